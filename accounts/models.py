@@ -1,0 +1,53 @@
+from django.conf import settings
+from django.db import models
+
+
+class Account(models.Model):
+    """A tenant. Every domain object belongs to exactly one account."""
+
+    class Tier(models.TextChoices):
+        FREE = "free", "Free"
+        TEAM = "team", "Team"
+        ENTERPRISE = "enterprise", "Enterprise"
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60, unique=True)
+    tier = models.CharField(max_length=20, choices=Tier.choices, default=Tier.TEAM)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        MEMBER = "member", "Member"
+        OPERATOR = "operator", "Operator"
+        ADMIN = "admin", "Admin"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "account"], name="unique_membership"),
+        ]
+        ordering = ["account__name"]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.account} ({self.role})"
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role in {self.Role.OPERATOR, self.Role.ADMIN}
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == self.Role.ADMIN

@@ -1,0 +1,95 @@
+"""Writes for conversations: starting one, sending a message, stopping a reply."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Account
+from agents.selectors import agent_default_for_account
+from conversations.models import Conversation, Message
+from conversations.realtime import message_event, publish
+from conversations.selectors import reply_in_flight
+
+
+class ReplyInFlight(ValidationError):
+    """The conversation is still answering; a second question would interleave."""
+
+
+def message_clean_content(content: str) -> str:
+    content = (content or "").strip()
+    if not content:
+        raise ValidationError("Type a message before sending.", code="empty")
+    limit = settings.CHAT_MESSAGE_MAX_CHARS
+    if len(content) > limit:
+        raise ValidationError(
+            f"Messages can be at most {limit:,} characters; this one has {len(content):,}.",
+            code="too_long",
+        )
+    return content
+
+
+def conversation_start(*, account: Account, user: AbstractBaseUser) -> Conversation:
+    return Conversation.objects.create(
+        account=account, user=user, agent=agent_default_for_account(account=account)
+    )
+
+
+@transaction.atomic
+def message_send(
+    *, conversation: Conversation, user: AbstractBaseUser, content: str
+) -> tuple[Message, Message]:
+    """Save the user's message and a pending reply, and queue the reply once both
+    are committed. Returns (user message, reply)."""
+    from conversations.tasks import generate_reply
+
+    content = message_clean_content(content)
+    # Lock the conversation so two quick sends cannot both pass the in-flight check.
+    Conversation.objects.select_for_update().filter(pk=conversation.pk).first()
+    if reply_in_flight(conversation=conversation) is not None:
+        raise ReplyInFlight(
+            "The previous reply is still being written. Wait for it or press Stop.",
+            code="in_flight",
+        )
+    question = Message.objects.create(
+        conversation=conversation, role=Message.Role.USER, content=content, agent=None
+    )
+    reply = Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.ASSISTANT,
+        status=Message.Status.PENDING,
+        agent=conversation.agent,
+        reply_to=question,
+    )
+    if not conversation.title:
+        conversation.title = content[:80]
+    conversation.updated_at = timezone.now()
+    conversation.save(update_fields=["title", "updated_at"])
+    transaction.on_commit(lambda: generate_reply.delay(reply.pk))
+    return question, reply
+
+
+def reply_cancel(*, reply: Message) -> Message:
+    """Stop a reply. A queued reply is cancelled here; a streaming one is flagged
+    and its worker stops at its next frame, keeping the text written so far."""
+    if reply.role != Message.Role.ASSISTANT or not reply.is_in_flight:
+        return reply
+    cancelled_before_start = Message.objects.filter(
+        pk=reply.pk, status=Message.Status.PENDING
+    ).update(
+        status=Message.Status.CANCELLED,
+        cancel_requested=True,
+        completed_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+    if not cancelled_before_start:
+        Message.objects.filter(pk=reply.pk, status=Message.Status.STREAMING).update(
+            cancel_requested=True, updated_at=timezone.now()
+        )
+    reply.refresh_from_db()
+    conversation_id = reply.conversation_id
+    transaction.on_commit(lambda: publish(conversation_id, message_event(message_id=reply.pk)))
+    return reply

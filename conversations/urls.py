@@ -1,0 +1,13 @@
+from django.urls import path
+
+from conversations import views
+
+app_name = "conversations"
+
+urlpatterns = [
+    path("", views.chat, name="chat"),
+    path("new/", views.conversation_create, name="conversation-create"),
+    path("<int:pk>/", views.conversation_detail, name="conversation"),
+    path("<int:pk>/messages/", views.message_create, name="message-create"),
+    path("<int:pk>/messages/<int:message_id>/stop/", views.message_stop, name="message-stop"),
+]

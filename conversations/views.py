@@ -1,0 +1,97 @@
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.decorators import account_required
+from conversations.selectors import (
+    conversation_get,
+    conversations_for_user,
+    message_in_conversation,
+    messages_for_conversation,
+)
+from conversations.services import ReplyInFlight, conversation_start, message_send, reply_cancel
+
+
+def _composer_error(request: HttpRequest, error: ValidationError, status: int) -> HttpResponse:
+    response = render(
+        request, "conversations/_composer_error.html", {"error": " ".join(error.messages)}, status=status
+    )
+    # htmx swaps error responses into the composer's error slot, not the message list.
+    response["HX-Retarget"] = "#composer-error"
+    response["HX-Reswap"] = "innerHTML"
+    return response
+
+
+@require_GET
+@account_required
+def chat(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "conversations/chat.html",
+        {"conversations": conversations_for_user(account=request.account, user=request.user)[:100]},
+    )
+
+
+@require_GET
+@account_required
+def conversation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    conversation = conversation_get(account=request.account, user=request.user, pk=pk)
+    return render(
+        request,
+        "conversations/chat.html",
+        {
+            "conversation": conversation,
+            "conversations": conversations_for_user(account=request.account, user=request.user)[:100],
+            "chat_messages": messages_for_conversation(conversation=conversation),
+        },
+    )
+
+
+@require_POST
+@account_required
+def conversation_create(request: HttpRequest) -> HttpResponse:
+    try:
+        with transaction.atomic():  # no empty conversation is left behind by bad input
+            conversation = conversation_start(account=request.account, user=request.user)
+            message_send(conversation=conversation, user=request.user, content=request.POST.get("message", ""))
+    except ValidationError as error:
+        return _composer_error(request, error, status=400)
+    url = reverse("conversations:conversation", args=[conversation.pk])
+    if request.headers.get("HX-Request"):
+        return HttpResponse(status=201, headers={"HX-Redirect": url})
+    return redirect(url)
+
+
+@require_POST
+@account_required
+def message_create(request: HttpRequest, pk: int) -> HttpResponse:
+    conversation = conversation_get(account=request.account, user=request.user, pk=pk)
+    try:
+        question, reply = message_send(
+            conversation=conversation, user=request.user, content=request.POST.get("message", "")
+        )
+    except ReplyInFlight as error:
+        return _composer_error(request, error, status=409)
+    except ValidationError as error:
+        return _composer_error(request, error, status=400)
+    if not request.headers.get("HX-Request"):
+        return redirect("conversations:conversation", pk=conversation.pk)
+    return render(
+        request, "conversations/_message_pair.html", {"question": question, "reply": reply}, status=201
+    )
+
+
+@require_POST
+@account_required
+def message_stop(request: HttpRequest, pk: int, message_id: int) -> HttpResponse:
+    conversation = conversation_get(account=request.account, user=request.user, pk=pk)
+    reply = message_in_conversation(conversation_id=conversation.pk, pk=message_id)
+    if reply is None:
+        raise Http404("No such message.")
+    reply = reply_cancel(reply=reply)
+    if not request.headers.get("HX-Request"):
+        return redirect("conversations:conversation", pk=conversation.pk)
+    return render(request, "conversations/_message.html", {"message": reply})

@@ -1,0 +1,63 @@
+"""Each dependency the app needs to answer a chat message, checked cheaply."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import redis
+from django.conf import settings
+from django.db import connection
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def check_database() -> Check:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return Check("database", True, connection.vendor)
+    except Exception as exc:  # any failure means "down", and the reason is the detail
+        return Check("database", False, str(exc)[:200])
+
+
+def check_redis() -> Check:
+    try:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+        client.ping()
+        return Check("redis", True, "ping ok")
+    except Exception as exc:
+        return Check("redis", False, str(exc)[:200])
+
+
+def check_worker() -> Check:
+    from config.celery import app
+
+    try:
+        replies = app.control.ping(timeout=1.0)
+    except Exception as exc:
+        return Check("worker", False, str(exc)[:200])
+    if not replies:
+        return Check("worker", False, "no Celery worker answered a ping within 1 s")
+    return Check("worker", True, f"{len(replies)} worker(s) answered")
+
+
+def check_model() -> Check:
+    from agents.llm.gateway import model_health
+
+    health = model_health()
+    return Check("model", health.ok, f"{health.model}: {health.detail}")
+
+
+def run_checks() -> dict:
+    checks = [check_database(), check_redis(), check_worker(), check_model()]
+    failing = [c.name for c in checks if not c.ok]
+    return {
+        "status": "ok" if not failing else "error",
+        "failing": failing,
+        "checks": {c.name: asdict(c) for c in checks},
+    }
