@@ -11,7 +11,7 @@ from accounts.models import Account, Membership
 from accounts.services import membership_ensure
 from agents.services import agent_ensure_default, knowledge_articles_load
 
-DEMO_PASSWORD = "demo-password"
+DEMO_PASSWORD = "demo-password"  # noqa: S105 - dev-only demo users, refused with DEBUG off
 DEMO_USERS = (
     ("admin", Membership.Role.ADMIN, True),
     ("operator", Membership.Role.OPERATOR, False),

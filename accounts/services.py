@@ -21,7 +21,5 @@ def account_switch(*, user: AbstractBaseUser, session: SessionBase, slug: str) -
 def membership_ensure(
     *, user: AbstractBaseUser, account: Account, role: str = Membership.Role.MEMBER
 ) -> Membership:
-    membership, _ = Membership.objects.update_or_create(
-        user=user, account=account, defaults={"role": role}
-    )
+    membership, _ = Membership.objects.update_or_create(user=user, account=account, defaults={"role": role})
     return membership

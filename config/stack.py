@@ -48,11 +48,21 @@ def main() -> int:
     spawn(
         "worker",
         [
-            python, "-m", "celery", "-A", "config", "worker", "--beat",
-            "--pool", os.environ.get("CELERY_POOL", "threads"),
-            "--concurrency", os.environ.get("CELERY_CONCURRENCY", "16"),
-            "--loglevel", "INFO",
-            "--schedule", str(Path(os.environ.get("VAR_DIR", BASE_DIR / "var")) / "celerybeat-schedule"),
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--beat",
+            "--pool",
+            os.environ.get("CELERY_POOL", "threads"),
+            "--concurrency",
+            os.environ.get("CELERY_CONCURRENCY", "16"),
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(Path(os.environ.get("VAR_DIR", BASE_DIR / "var")) / "celerybeat-schedule"),
         ],
     )
     _log(f"open http://{host}:{port}/  (log in as member / demo-password); Ctrl+C stops everything")

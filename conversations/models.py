@@ -7,9 +7,7 @@ from agents.models import AgentInstance
 
 class Conversation(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="conversations")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations"
-    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations")
     title = models.CharField(max_length=200, blank=True)
     agent = models.ForeignKey(
         AgentInstance, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -151,6 +151,12 @@ class _Writer:
         )
 
 
+TIMEOUT_ERROR = "The reply took longer than {seconds} s and was stopped."
+UNEXPECTED_ERROR = (
+    "Something went wrong while writing this reply. Your message is saved: send it again to retry."
+)
+
+
 def reply_generate(*, message_id: int) -> None:
     """Run one attempt at a reply, from claim to a final status."""
     reply = reply_claim(message_id=message_id)
@@ -162,43 +168,39 @@ def reply_generate(*, message_id: int) -> None:
         account_id=reply.conversation.account_id,
         model=reply.agent.model if reply.agent and reply.agent.model else None,
     )
-    deadline = time.monotonic() + settings.CELERY_TASK_SOFT_TIME_LIMIT
+    budget = settings.CELERY_TASK_SOFT_TIME_LIMIT
+    deadline = time.monotonic() + budget
     try:
         for chunk in stream:
             if not writer.add(chunk):
-                _stop_after_losing_ownership(reply, writer, stream.result)
+                # Stopped by the user (or superseded): keep what was shown, drop the rest.
+                _finish_owned(reply, status=Status.CANCELLED, result=stream.result)
                 return
             if time.monotonic() > deadline:
                 writer.flush()
-                _finish_owned(
-                    reply,
-                    status=Status.FAILED,
-                    error=f"The reply took longer than {settings.CELERY_TASK_SOFT_TIME_LIMIT} s and was stopped.",
-                    result=stream.result,
-                )
+                error = TIMEOUT_ERROR.format(seconds=budget)
+                _finish_owned(reply, status=Status.FAILED, error=error, result=stream.result)
                 return
         if not writer.flush():
-            _stop_after_losing_ownership(reply, writer, stream.result)
+            _finish_owned(reply, status=Status.CANCELLED, result=stream.result)
             return
     except LLMError as exc:
         writer.flush()
-        _finish_owned(reply, status=Status.FAILED, error=f"The model could not answer: {exc}", result=stream.result)
+        error = f"The model could not answer: {exc}"
+        _finish_owned(reply, status=Status.FAILED, error=error, result=stream.result)
         return
     except Exception:
         logger.exception("reply %s failed", reply.pk)
         writer.flush()
-        _finish_owned(
-            reply,
-            status=Status.FAILED,
-            error="Something went wrong while writing this reply. Your message is saved: send it again to retry.",
-            result=stream.result,
-        )
+        _finish_owned(reply, status=Status.FAILED, error=UNEXPECTED_ERROR, result=stream.result)
         raise
     _finish_owned(reply, status=Status.COMPLETE, result=stream.result)
 
 
-def _finish_owned(reply: Message, *, status: str, error: str = "", result: StreamResult | None = None) -> None:
-    """Finish only if this attempt still owns the reply (a Stop may have landed)."""
+def _finish_owned(
+    reply: Message, *, status: str, error: str = "", result: StreamResult | None = None
+) -> None:
+    """Finish only if this attempt still owns the reply; a Stop that landed wins."""
     with transaction.atomic():
         current = Message.objects.select_for_update().filter(pk=reply.pk).first()
         if current is None or current.attempts != reply.attempts or current.status != Status.STREAMING:
@@ -206,11 +208,6 @@ def _finish_owned(reply: Message, *, status: str, error: str = "", result: Strea
         if current.cancel_requested:
             status, error = Status.CANCELLED, ""
         _finish(current, status=status, error=error, result=result)
-
-
-def _stop_after_losing_ownership(reply: Message, writer: _Writer, result: StreamResult) -> None:
-    # The text not yet flushed is dropped on purpose: what the user saw is what is kept.
-    _finish_owned(reply, status=Status.CANCELLED, result=result)
 
 
 def replies_recover_orphaned() -> list[int]:

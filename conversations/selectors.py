@@ -37,11 +37,7 @@ def messages_for_conversation(*, conversation: Conversation) -> QuerySet[Message
 
 
 def message_in_conversation(*, conversation_id: int, pk: int) -> Message | None:
-    return (
-        Message.objects.select_related("agent")
-        .filter(conversation_id=conversation_id, pk=pk)
-        .first()
-    )
+    return Message.objects.select_related("agent").filter(conversation_id=conversation_id, pk=pk).first()
 
 
 def message_latest_reply(*, conversation_id: int) -> Message | None:
@@ -54,9 +50,7 @@ def message_latest_reply(*, conversation_id: int) -> Message | None:
 
 
 def reply_in_flight(*, conversation: Conversation) -> Message | None:
-    return conversation.messages.filter(
-        role=Message.Role.ASSISTANT, status__in=Message.IN_FLIGHT
-    ).first()
+    return conversation.messages.filter(role=Message.Role.ASSISTANT, status__in=Message.IN_FLIGHT).first()
 
 
 def model_history(*, reply: Message, limit: int = 20) -> list[dict]:

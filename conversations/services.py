@@ -77,9 +77,7 @@ def reply_cancel(*, reply: Message) -> Message:
     and its worker stops at its next frame, keeping the text written so far."""
     if reply.role != Message.Role.ASSISTANT or not reply.is_in_flight:
         return reply
-    cancelled_before_start = Message.objects.filter(
-        pk=reply.pk, status=Message.Status.PENDING
-    ).update(
+    cancelled_before_start = Message.objects.filter(pk=reply.pk, status=Message.Status.PENDING).update(
         status=Message.Status.CANCELLED,
         cancel_requested=True,
         completed_at=timezone.now(),

@@ -56,7 +56,9 @@ def conversation_create(request: HttpRequest) -> HttpResponse:
     try:
         with transaction.atomic():  # no empty conversation is left behind by bad input
             conversation = conversation_start(account=request.account, user=request.user)
-            message_send(conversation=conversation, user=request.user, content=request.POST.get("message", ""))
+            message_send(
+                conversation=conversation, user=request.user, content=request.POST.get("message", "")
+            )
     except ValidationError as error:
         return _composer_error(request, error, status=400)
     url = reverse("conversations:conversation", args=[conversation.pk])

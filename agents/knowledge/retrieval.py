@@ -47,9 +47,7 @@ def split_passages(article_id: int, title: str, body: str) -> list[Passage]:
 
 def _index_for(account_id: int) -> _Index:
     articles = list(
-        knowledge_articles_for_account(account_id=account_id).values_list(
-            "id", "title", "body", "updated_at"
-        )
+        knowledge_articles_for_account(account_id=account_id).values_list("id", "title", "body", "updated_at")
     )
     # Rebuilt only when an article is added, removed or edited.
     version = tuple((a[0], a[3]) for a in articles)
@@ -72,11 +70,7 @@ def search(*, account_id: int, query: str, limit: int = 3) -> list[Hit]:
         return []
     scores = index.vectors @ embed([query])[0]
     best = np.argsort(-scores)[:limit]
-    return [
-        Hit(index.passages[i], float(scores[i]))
-        for i in best
-        if scores[i] >= RELEVANCE_THRESHOLD
-    ]
+    return [Hit(index.passages[i], float(scores[i])) for i in best if scores[i] >= RELEVANCE_THRESHOLD]
 
 
 def compose_answer(*, query: str, hits: list[Hit]) -> str:

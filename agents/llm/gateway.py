@@ -124,9 +124,7 @@ class ChatStream:
             self.result.completion_tokens = usage.completion_tokens or 0
         else:
             self.result.prompt_tokens = litellm.token_counter(model=model, messages=self.messages)
-            self.result.completion_tokens = litellm.token_counter(
-                model=model, text="".join(completion_parts)
-            )
+            self.result.completion_tokens = litellm.token_counter(model=model, text="".join(completion_parts))
         self.result.cost_usd = _cost(model, self.result.prompt_tokens, self.result.completion_tokens)
 
 

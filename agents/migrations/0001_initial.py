@@ -5,63 +5,132 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AgentTemplate',
+            name="AgentTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=60, unique=True)),
-                ('name', models.CharField(max_length=120)),
-                ('workflow_kind', models.CharField(choices=[('conversational', 'Conversational')], default='conversational', max_length=40)),
-                ('version', models.CharField(default='1', max_length=20)),
-                ('description', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=60, unique=True)),
+                ("name", models.CharField(max_length=120)),
+                (
+                    "workflow_kind",
+                    models.CharField(
+                        choices=[("conversational", "Conversational")],
+                        default="conversational",
+                        max_length=40,
+                    ),
+                ),
+                ("version", models.CharField(default="1", max_length=20)),
+                ("description", models.TextField(blank=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='AgentInstance',
+            name="AgentInstance",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=60)),
-                ('name', models.CharField(max_length=120)),
-                ('model', models.CharField(blank=True, help_text='litellm model name; blank uses LLM_MODEL.', max_length=200)),
-                ('system_prompt', models.TextField(blank=True)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('suspended', 'Suspended'), ('configuring', 'Configuring')], default='active', max_length=20)),
-                ('is_default', models.BooleanField(default=False, help_text='Answers conversations that no router has assigned.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='agents', to='accounts.account')),
-                ('template', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='instances', to='agents.agenttemplate')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=60)),
+                ("name", models.CharField(max_length=120)),
+                (
+                    "model",
+                    models.CharField(
+                        blank=True, help_text="litellm model name; blank uses LLM_MODEL.", max_length=200
+                    ),
+                ),
+                ("system_prompt", models.TextField(blank=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("suspended", "Suspended"),
+                            ("configuring", "Configuring"),
+                        ],
+                        default="active",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "is_default",
+                    models.BooleanField(
+                        default=False, help_text="Answers conversations that no router has assigned."
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="agents",
+                        to="accounts.account",
+                    ),
+                ),
+                (
+                    "template",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="instances",
+                        to="agents.agenttemplate",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
-                'constraints': [models.UniqueConstraint(fields=('account', 'slug'), name='unique_agent_slug_per_account')],
+                "ordering": ["name"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("account", "slug"), name="unique_agent_slug_per_account")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='KnowledgeArticle',
+            name="KnowledgeArticle",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=100)),
-                ('title', models.CharField(max_length=200)),
-                ('body', models.TextField(help_text='Markdown. Paragraphs are retrieved separately.')),
-                ('tags', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='articles', to='accounts.account')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=100)),
+                ("title", models.CharField(max_length=200)),
+                ("body", models.TextField(help_text="Markdown. Paragraphs are retrieved separately.")),
+                ("tags", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="articles",
+                        to="accounts.account",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['title'],
-                'constraints': [models.UniqueConstraint(fields=('account', 'slug'), name='unique_article_slug_per_account')],
+                "ordering": ["title"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("account", "slug"), name="unique_article_slug_per_account"
+                    )
+                ],
             },
         ),
     ]

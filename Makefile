@@ -1,0 +1,47 @@
+# The two commands: `make run` starts everything, `make test` runs every test.
+# Both work on a fresh clone: they create .venv and install what is missing.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format install migrate seed clean
+
+$(BIN)/python:
+	@echo ">> creating virtual environment in $(VENV)"
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.txt | $(BIN)/python
+	@echo ">> installing requirements (first run: a few minutes, torch CPU build included)"
+	$(BIN)/python -m pip install --progress-bar on -r requirements.txt
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	@echo ">> migrating the database"
+	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --noinput
+
+seed: migrate
+	@echo ">> seeding the demo account"
+	DJANGO_DEBUG=1 $(BIN)/python manage.py seed_demo
+
+run: seed
+	@echo ">> starting web (daphne), worker (celery) and Redis"
+	DJANGO_DEBUG=1 $(BIN)/python -m config.stack
+
+test: install
+	@echo ">> running tests"
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf var/ .pytest_cache .ruff_cache

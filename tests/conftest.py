@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from accounts.models import Account, Membership
+from agents.services import agent_ensure_default
+from tests.support.stack import Stack
+
+PASSWORD = "correct-horse-battery"
+_counter = itertools.count(1)
+
+
+@pytest.fixture
+def make_account(db):
+    def make(slug: str | None = None, **fields) -> Account:
+        slug = slug or f"acct{next(_counter)}"
+        account = Account.objects.create(slug=slug, name=fields.pop("name", slug.title()), **fields)
+        agent_ensure_default(account=account)
+        return account
+
+    return make
+
+
+@pytest.fixture
+def make_user(db):
+    def make(account: Account | None = None, role: str = Membership.Role.MEMBER, username: str | None = None):
+        user = get_user_model().objects.create_user(
+            username=username or f"user{next(_counter)}", password=PASSWORD
+        )
+        if account is not None:
+            Membership.objects.create(user=user, account=account, role=role)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def account(make_account) -> Account:
+    return make_account("acme", name="Acme")
+
+
+@pytest.fixture
+def other_account(make_account) -> Account:
+    return make_account("globex", name="Globex")
+
+
+@pytest.fixture
+def member(make_user, account):
+    return make_user(account, username="alice")
+
+
+@pytest.fixture
+def outsider(make_user, other_account):
+    """A user of another account."""
+    return make_user(other_account, username="mallory")
+
+
+@pytest.fixture
+def member_client(member) -> Client:
+    client = Client()
+    client.force_login(member)
+    return client
+
+
+@pytest.fixture
+def outsider_client(outsider) -> Client:
+    client = Client()
+    client.force_login(outsider)
+    return client
+
+
+@pytest.fixture(scope="session")
+def stack(django_db_setup, django_db_blocker) -> Iterator[Stack]:
+    """daphne and a Celery worker, shared by the end-to-end tests that only read."""
+    running = Stack()
+    try:
+        running.start_web()
+        running.start_worker()
+        yield running
+    finally:
+        running.stop()

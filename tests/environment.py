@@ -1,0 +1,44 @@
+"""Loaded with ``-p tests.environment`` before Django reads its settings.
+
+Tests run with DEBUG off, as production does, on the scripted model. When
+``REDIS_URL`` is unset they start their own embedded Redis (never the one that
+``make run`` uses) and stop it at the end.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ["DJANGO_DEBUG"] = "0"
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+os.environ.setdefault("SECURE_COOKIES", "0")
+os.environ.setdefault("LLM_MODEL", "scripted/default")
+os.environ.setdefault("OFFLINE_MODEL_WORD_DELAY_SECONDS", "0")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Separate queue and prefixes, so a `make run` on the same Redis never sees test traffic.
+_run_id = f"test{os.getpid()}"
+os.environ.setdefault("CELERY_QUEUE", _run_id)
+os.environ.setdefault("CHANNELS_PREFIX", _run_id)
+os.environ.setdefault("CACHE_PREFIX", _run_id)
+
+_embedded = None
+if not os.environ.get("REDIS_URL"):
+    from config.embedded_redis import EmbeddedRedis
+
+    _embedded = EmbeddedRedis(BASE_DIR / "var" / "test-redis" / "redis.sock")
+    os.environ["REDIS_URL"] = _embedded.url
+
+
+def pytest_configure(config) -> None:
+    if _embedded is not None:
+        _embedded.start()
+
+
+def pytest_unconfigure(config) -> None:
+    if _embedded is not None:
+        _embedded.stop()
