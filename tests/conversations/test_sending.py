@@ -1,5 +1,4 @@
 import pytest
-from django.test import Client
 
 from conversations.models import Conversation, Message
 from conversations.services import conversation_start, message_send
@@ -103,7 +102,7 @@ def test_stopping_a_queued_reply_cancels_it(member_client, conversation, member)
 
 
 def test_history_renders_in_order_with_the_test_hooks(member_client, conversation, member):
-    question, reply = message_send(conversation=conversation, user=member, content="hello")
+    _question, reply = message_send(conversation=conversation, user=member, content="hello")
     Message.objects.filter(pk=reply.pk).update(status=Message.Status.COMPLETE, content="**hi** back")
     page = member_client.get(f"/chat/{conversation.pk}/").content.decode()
     assert page.index('data-role="user"') < page.index('data-role="assistant"')
