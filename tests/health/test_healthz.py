@@ -1,0 +1,37 @@
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_without_a_worker_healthz_is_503_and_names_the_worker(client):
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["failing"] == ["worker"]
+    assert (
+        body["checks"]["database"]["ok"] and body["checks"]["redis"]["ok"] and body["checks"]["model"]["ok"]
+    )
+
+
+def test_an_unreachable_redis_is_named(client, settings, tmp_path):
+    settings.REDIS_URL = f"unix://{tmp_path}/nothing.sock"
+    body = client.get("/healthz").json()
+    assert "redis" in body["failing"]
+    assert body["checks"]["redis"]["detail"]
+
+
+def test_a_model_without_credentials_is_named(client, settings, monkeypatch):
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    settings.LLM_MODEL = "anthropic/claude-sonnet-4-5"
+    body = client.get("/healthz").json()
+    assert "model" in body["failing"]
+    assert "ANTHROPIC_API_KEY" in body["checks"]["model"]["detail"]
+
+
+@pytest.mark.stack
+def test_with_the_whole_stack_up_healthz_is_200(stack):
+    import httpx
+
+    response = httpx.get(f"{stack.base_url}/healthz", timeout=10)
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "ok"
