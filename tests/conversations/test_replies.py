@@ -24,7 +24,7 @@ def ask(account, member):
 
 
 def test_a_reply_streams_to_completion_with_usage_recorded(ask):
-    question, reply = ask("count=5")
+    _, reply = ask("count=5")
     reply_generate(message_id=reply.pk)
     reply.refresh_from_db()
     assert reply.status == Message.Status.COMPLETE
