@@ -39,7 +39,8 @@ def reply_claim(*, message_id: int) -> Message | None:
     now = timezone.now()
     with transaction.atomic():
         reply = (
-            Message.objects.select_for_update()
+            # Lock only the reply row: PostgreSQL cannot lock the nullable side of a join.
+            Message.objects.select_for_update(of=("self",))
             .select_related("agent", "reply_to", "conversation")
             .filter(pk=message_id, role=Message.Role.ASSISTANT)
             .first()

@@ -20,6 +20,9 @@ os.environ.setdefault("SECURE_COOKIES", "0")
 os.environ.setdefault("LLM_MODEL", "scripted/default")
 os.environ.setdefault("OFFLINE_MODEL_WORD_DELAY_SECONDS", "0")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Threads that touch the database in async tests must not keep connections open,
+# or PostgreSQL refuses to drop the test database at the end.
+os.environ.setdefault("DB_CONN_MAX_AGE", "0")
 # Separate queue and prefixes, so a `make run` on the same Redis never sees test traffic.
 _run_id = f"test{os.getpid()}"
 os.environ.setdefault("CELERY_QUEUE", _run_id)

@@ -5,6 +5,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.db import connections
 from django.utils import timezone
 
 from conversations.models import Message
@@ -124,7 +125,14 @@ def test_recovery_ignores_finished_and_live_replies(ask):
 
 def test_stop_during_streaming_keeps_what_was_written_and_stops_the_model(ask):
     _, reply = ask("count=200 delay=0.01")
-    worker = threading.Thread(target=reply_generate, kwargs={"message_id": reply.pk})
+
+    def work() -> None:
+        try:
+            reply_generate(message_id=reply.pk)
+        finally:
+            connections.close_all()  # or the test database cannot be dropped at the end
+
+    worker = threading.Thread(target=work)
     worker.start()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

@@ -2,13 +2,14 @@
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from config.asgi import application
 from conversations.models import Message
 from conversations.realtime import frame_event, message_event, publish
-from conversations.services import conversation_start, message_send
+from conversations.services import conversation_start
 from conversations.streaming import StreamCursor
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,10 +27,20 @@ def _communicator(conversation_id: int, *headers: tuple[bytes, bytes]) -> Websoc
     return WebsocketCommunicator(application, f"/ws/conversations/{conversation_id}/", headers=list(headers))
 
 
+@database_sync_to_async
+def _update(message: Message, **fields) -> None:
+    # database_sync_to_async closes the thread's connection afterwards; the async ORM would not.
+    Message.objects.filter(pk=message.pk).update(**fields)
+
+
 @pytest.fixture
 def chat(account, member):
+    """A conversation with a reply that no worker will touch: the test drives the events."""
     conversation = conversation_start(account=account, user=member)
-    _, reply = message_send(conversation=conversation, user=member, content="hello")
+    question = Message.objects.create(conversation=conversation, role="user", content="hello")
+    reply = Message.objects.create(
+        conversation=conversation, role="assistant", status="pending", reply_to=question
+    )
     return conversation, reply
 
 
@@ -41,27 +52,27 @@ async def test_an_anonymous_socket_is_refused(chat):
 
 async def test_a_socket_from_another_account_is_refused(chat, outsider):
     conversation, _ = chat
-    cookie = await sync_to_async(_session_cookie)(outsider)
+    cookie = await database_sync_to_async(_session_cookie)(outsider)
     connected, _ = await _communicator(conversation.pk, ORIGIN, cookie).connect()
     assert not connected
 
 
 async def test_a_socket_from_a_foreign_origin_is_refused(chat, member):
     conversation, _ = chat
-    cookie = await sync_to_async(_session_cookie)(member)
+    cookie = await database_sync_to_async(_session_cookie)(member)
     connected, _ = await _communicator(conversation.pk, (b"origin", b"http://evil.example"), cookie).connect()
     assert not connected
 
 
 async def test_a_socket_for_a_conversation_that_does_not_exist_is_refused(member):
-    cookie = await sync_to_async(_session_cookie)(member)
+    cookie = await database_sync_to_async(_session_cookie)(member)
     connected, _ = await _communicator(999999, ORIGIN, cookie).connect()
     assert not connected
 
 
 async def test_the_owner_connects_resyncs_and_receives_frames_in_order(chat, member):
     conversation, reply = chat
-    cookie = await sync_to_async(_session_cookie)(member)
+    cookie = await database_sync_to_async(_session_cookie)(member)
     communicator = _communicator(conversation.pk, ORIGIN, cookie)
     connected, _ = await communicator.connect()
     assert connected
@@ -84,8 +95,8 @@ async def test_the_owner_connects_resyncs_and_receives_frames_in_order(chat, mem
 
 async def test_text_already_shown_after_a_resync_is_not_sent_twice(chat, member):
     conversation, reply = chat
-    await Message.objects.filter(pk=reply.pk).aupdate(status=Message.Status.STREAMING, content="Hello")
-    cookie = await sync_to_async(_session_cookie)(member)
+    await _update(reply, status=Message.Status.STREAMING, content="Hello")
+    cookie = await database_sync_to_async(_session_cookie)(member)
     communicator = _communicator(conversation.pk, ORIGIN, cookie)
     await communicator.connect()
     resync = await communicator.receive_from(timeout=5)
@@ -105,11 +116,11 @@ async def test_text_already_shown_after_a_resync_is_not_sent_twice(chat, member)
 
 async def test_a_finished_message_is_re_rendered_whole(chat, member):
     conversation, reply = chat
-    cookie = await sync_to_async(_session_cookie)(member)
+    cookie = await database_sync_to_async(_session_cookie)(member)
     communicator = _communicator(conversation.pk, ORIGIN, cookie)
     await communicator.connect()
     await communicator.receive_from(timeout=5)
-    await Message.objects.filter(pk=reply.pk).aupdate(status=Message.Status.COMPLETE, content="**done**")
+    await _update(reply, status=Message.Status.COMPLETE, content="**done**")
     await sync_to_async(publish)(conversation.pk, message_event(message_id=reply.pk))
     html = await communicator.receive_from(timeout=5)
     assert 'data-status="complete"' in html and "<strong>done</strong>" in html
