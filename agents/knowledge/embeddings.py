@@ -44,3 +44,8 @@ def embed(texts: list[str]) -> np.ndarray:
     with _lock:  # the model is shared by the worker's threads
         vectors = _model().encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
     return vectors.astype(np.float32)
+
+
+def warm_up() -> None:
+    """Load the model now, so the first question does not pay for torch's import."""
+    embed(["warm up"])

@@ -39,6 +39,10 @@ def default_model() -> str:
     return settings.LLM_MODEL
 
 
+def uses_offline_model() -> bool:
+    return any(m.split("/", 1)[0] == OFFLINE_PROVIDER for m in models_to_try(None))
+
+
 def models_to_try(model: str | None) -> list[str]:
     primary = model or default_model()
     return [primary, *(m for m in settings.LLM_FALLBACK_MODELS if m != primary)]
