@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
@@ -31,7 +32,10 @@ def chat(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "conversations/chat.html",
-        {"conversations": conversations_for_user(account=request.account, user=request.user)[:100]},
+        {
+            "conversations": conversations_for_user(account=request.account, user=request.user)[:100],
+            "max_chars": settings.CHAT_MESSAGE_MAX_CHARS,
+        },
     )
 
 
@@ -46,6 +50,7 @@ def conversation_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "conversation": conversation,
             "conversations": conversations_for_user(account=request.account, user=request.user)[:100],
             "chat_messages": messages_for_conversation(conversation=conversation),
+            "max_chars": settings.CHAT_MESSAGE_MAX_CHARS,
         },
     )
 
