@@ -2,13 +2,16 @@
 
 import asyncio
 import html
+import os
 
 import pytest
 import websockets
 
+from agents.services import knowledge_articles_load
 from conversations.models import Message
 from conversations.services import conversation_start
 from tests.support.live import FRAME, http_client, ws_headers
+from tests.support.stack import Stack
 
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
 
@@ -79,3 +82,35 @@ def test_another_accounts_user_cannot_open_the_socket(stack, account, member, ou
     with pytest.raises(websockets.InvalidStatus) as refused:
         asyncio.run(attempt())
     assert refused.value.response.status_code == 403
+
+
+@pytest.fixture
+def offline_stack(django_db_setup):
+    """The default configuration: no provider key, the offline knowledge-base model."""
+    running = Stack(
+        LLM_MODEL="offline/knowledge-base",
+        OFFLINE_MODEL_WORD_DELAY_SECONDS="0",
+        CELERY_QUEUE=f"offline{os.getpid()}",
+    )
+    running.start_web()
+    running.start_worker(concurrency=2)
+    yield running
+    running.stop()
+
+
+def test_the_default_offline_model_streams_a_grounded_answer(offline_stack, account, member):
+    knowledge_articles_load(account=account)
+    conversation = conversation_start(account=account, user=member)
+    client = http_client(offline_stack.base_url, member)
+    url = f"{offline_stack.ws_url}/ws/conversations/{conversation.pk}/"
+
+    def post():
+        response = client.post(
+            f"/chat/{conversation.pk}/messages/", data={"message": "What does the Team plan cost?"}
+        )
+        assert response.status_code == 201
+
+    frames, finals = asyncio.run(_collect(url, ws_headers(offline_stack.base_url, client), post, timeout=120))
+    assert frames  # streamed
+    assert "$49" in finals[-1] and "Pricing Plans" in finals[-1]
+    assert "offline/knowledge-base" in finals[-1]  # the page says which model answered
