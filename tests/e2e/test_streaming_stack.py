@@ -2,7 +2,6 @@
 
 import asyncio
 import html
-import os
 
 import pytest
 import websockets
@@ -90,7 +89,6 @@ def offline_stack(django_db_setup):
     running = Stack(
         LLM_MODEL="offline/knowledge-base",
         OFFLINE_MODEL_WORD_DELAY_SECONDS="0",
-        CELERY_QUEUE=f"offline{os.getpid()}",
     )
     running.start_web()
     running.start_worker(concurrency=2)

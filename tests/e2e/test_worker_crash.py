@@ -1,7 +1,6 @@
 """kill -9 the worker in the middle of a reply: nothing the user sent is lost,
 and the reply is finished by the next worker, once, without doubled text."""
 
-import os
 import time
 
 import pytest
@@ -19,9 +18,8 @@ WORDS = 150
 
 @pytest.fixture
 def crash_stack(django_db_setup):
-    # A short lease so the test need not wait the production 90 s for recovery, and a
-    # queue of its own so the session's shared worker cannot take the reply.
-    running = Stack(REPLY_LEASE_SECONDS="2", CELERY_QUEUE=f"crash{os.getpid()}")
+    # A short lease so the test need not wait the production 90 s for recovery.
+    running = Stack(REPLY_LEASE_SECONDS="2")
     running.start_web()
     running.start_worker()
     yield running

@@ -40,7 +40,14 @@ def database_url() -> str:
 class Stack:
     def __init__(self, **env: str) -> None:
         self.port = free_port()
-        self.env = {**os.environ, "DATABASE_URL": database_url(), **env}
+        # A queue of its own: only messages posted through this stack's web process reach
+        # its worker, never those that in-process tests create and drive themselves.
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "CELERY_QUEUE": f"stack{self.port}",
+            **env,
+        }
         self.web: subprocess.Popen | None = None
         self.worker: subprocess.Popen | None = None
         LOG_DIR.mkdir(parents=True, exist_ok=True)
