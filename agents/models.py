@@ -1,6 +1,8 @@
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from accounts.models import Account
+from agents.validation import validate_config
 
 
 class AgentTemplate(models.Model):
@@ -8,20 +10,83 @@ class AgentTemplate(models.Model):
 
     class WorkflowKind(models.TextChoices):
         CONVERSATIONAL = "conversational", "Conversational"
+        ADVISORY = "advisory", "Advisory"
+        BUILDER = "builder", "Builder"
+        OPERATOR = "operator", "Operator (acts on live systems)"
+        TROUBLESHOOTING = "troubleshooting", "Troubleshooting"
+        COMMERCIAL = "commercial", "Commercial"
+        RESEARCH = "research", "Research"
 
-    slug = models.SlugField(max_length=60, unique=True)
+    slug = models.SlugField(max_length=60)
     name = models.CharField(max_length=120)
     workflow_kind = models.CharField(
         max_length=40, choices=WorkflowKind.choices, default=WorkflowKind.CONVERSATIONAL
     )
     version = models.CharField(max_length=20, default="1")
     description = models.TextField(blank=True)
+    config_schema = models.JSONField(
+        default=dict, blank=True, help_text="JSON Schema that an instance's config must satisfy."
+    )
+    default_config = models.JSONField(default=dict, blank=True)
+    allowed_tiers = models.JSONField(
+        default=list, blank=True, help_text="Account tiers that may use it; empty means every tier."
+    )
+
+    class Meta:
+        ordering = ["name", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["slug", "version"], name="unique_template_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+    def clean(self) -> None:
+        from agents.validation import validate_schema_document, validate_tiers
+
+        validate_schema_document(self.config_schema, field="config_schema")
+        validate_tiers(self.allowed_tiers)
+        validate_config(self.config_schema, self.default_config, field="default_config")
+
+
+class Tool(models.Model):
+    """Something an agent can do. The code that runs it is chosen from the tool registry."""
+
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=120)
+    description = models.TextField()
+    handler = models.CharField(max_length=60, help_text="The registered code that runs this tool.")
+    args_schema = models.JSONField(default=dict, blank=True, help_text="JSON Schema of the arguments.")
+    input_type = models.CharField(max_length=60, default="text")
+    output_type = models.CharField(max_length=60, default="text")
+    estimated_seconds = models.FloatField(default=1.0)
+    cost_estimate_usd = models.DecimalField(max_digits=10, decimal_places=4, default=0)
+    acts_on_live_system = models.BooleanField(
+        default=False, help_text="Calls a live system: every call waits for a person's approval."
+    )
+    changes_records = models.BooleanField(
+        default=False, help_text="Creates or changes records: every call waits for a person's approval."
+    )
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
-        return f"{self.name} v{self.version}"
+        return self.name
+
+    @property
+    def requires_approval(self) -> bool:
+        return self.acts_on_live_system or self.changes_records
+
+    def clean(self) -> None:
+        from agents.tools.registry import handler_names
+        from agents.validation import validate_schema_document
+
+        validate_schema_document(self.args_schema, field="args_schema")
+        if self.handler not in handler_names():
+            raise ValidationError(
+                {"handler": f"Unknown handler; choose one of {', '.join(handler_names())}."}
+            )
 
 
 class AgentInstance(models.Model):
@@ -36,10 +101,20 @@ class AgentInstance(models.Model):
     template = models.ForeignKey(AgentTemplate, on_delete=models.PROTECT, related_name="instances")
     slug = models.SlugField(max_length=60)
     name = models.CharField(max_length=120)
+    description = models.TextField(blank=True, help_text="What it handles, for people and the router.")
     model = models.CharField(
         max_length=200, blank=True, help_text="litellm model name; blank uses LLM_MODEL."
     )
     system_prompt = models.TextField(blank=True)
+    config = models.JSONField(default=dict, blank=True, help_text="Validated against the template's schema.")
+    tools = models.ManyToManyField(Tool, blank=True, related_name="agents", help_text="The tool allowlist.")
+    handoff_targets = models.ManyToManyField(
+        "self", symmetrical=False, blank=True, related_name="+", help_text="Agents it may hand off to."
+    )
+    routing_examples = models.JSONField(
+        default=list, blank=True, help_text="Example user messages this agent should receive."
+    )
+    step_limit = models.PositiveSmallIntegerField(default=10)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
     is_default = models.BooleanField(
         default=False, help_text="Answers conversations that no router has assigned."
@@ -55,6 +130,19 @@ class AgentInstance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.account.slug})"
+
+    def clean(self) -> None:
+        from agents.validation import validate_routing_examples
+
+        if self.template_id is not None:
+            validate_config(self.template.config_schema, self.config, field="config")
+            tiers = self.template.allowed_tiers
+            if self.account_id is not None and tiers and self.account.tier not in tiers:
+                tier = self.account.get_tier_display()
+                raise ValidationError({"template": f"{self.template} is not available on the {tier} tier."})
+        validate_routing_examples(self.routing_examples)
+        if not 1 <= self.step_limit <= 50:
+            raise ValidationError({"step_limit": "The step limit must be between 1 and 50."})
 
 
 class KnowledgeArticle(models.Model):
@@ -76,3 +164,57 @@ class KnowledgeArticle(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Ticket(models.Model):
+    """A support ticket of the account, created and updated by agents' tools."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        IN_PROGRESS = "in_progress", "In progress"
+        RESOLVED = "resolved", "Resolved"
+        CLOSED = "closed", "Closed"
+
+    class Priority(models.TextChoices):
+        LOW = "low", "Low"
+        MEDIUM = "medium", "Medium"
+        HIGH = "high", "High"
+        CRITICAL = "critical", "Critical"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="tickets")
+    number = models.PositiveIntegerField()
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    priority = models.CharField(max_length=20, choices=Priority.choices, default=Priority.MEDIUM)
+    # The tool call that created it: a retried call finds this row instead of a duplicate.
+    idempotency_key = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "number"], name="unique_ticket_number"),
+            models.UniqueConstraint(
+                fields=["account", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="unique_ticket_idempotency_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.title}"
+
+
+class LiveSystemConnection(models.Model):
+    """The account's live system that the HTTP action tool may call (after approval)."""
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="live_system")
+    base_url = models.URLField()
+    credential = models.CharField(max_length=500, blank=True, help_text="Sent as a bearer token.")
+    timeout_seconds = models.FloatField(default=10.0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.account}: {self.base_url}"

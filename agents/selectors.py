@@ -13,3 +13,24 @@ def agent_default_for_account(*, account: Account) -> AgentInstance | None:
 
 def knowledge_articles_for_account(*, account_id: int) -> QuerySet[KnowledgeArticle]:
     return KnowledgeArticle.objects.filter(account_id=account_id)
+
+
+def agents_active_for_account(*, account_id: int) -> QuerySet[AgentInstance]:
+    return AgentInstance.objects.filter(account_id=account_id, status=AgentInstance.Status.ACTIVE)
+
+
+def routing_profiles_for_account(*, account: Account) -> list:
+    """The account's active agents as the router sees them (agents with no routing
+    examples, like the general assistant, are not routed to)."""
+    from agents.routing.router import AgentProfile
+
+    return [
+        AgentProfile(
+            slug=agent.slug,
+            name=agent.name,
+            description=agent.description,
+            examples=tuple(agent.routing_examples),
+        )
+        for agent in agents_active_for_account(account_id=account.pk).order_by("slug")
+        if agent.routing_examples
+    ]
