@@ -22,15 +22,12 @@ def agents_active_for_account(*, account_id: int) -> QuerySet[AgentInstance]:
 def routing_profiles_for_account(*, account: Account) -> list:
     """The account's active agents as the router sees them (agents with no routing
     examples, like the general assistant, are not routed to)."""
+    routable = [a for a in agents_active_for_account(account_id=account.pk).order_by("slug") if a.routing_examples]
+    if not routable:
+        return []
     from agents.routing.router import AgentProfile
 
     return [
-        AgentProfile(
-            slug=agent.slug,
-            name=agent.name,
-            description=agent.description,
-            examples=tuple(agent.routing_examples),
-        )
-        for agent in agents_active_for_account(account_id=account.pk).order_by("slug")
-        if agent.routing_examples
+        AgentProfile(slug=a.slug, name=a.name, description=a.description, examples=tuple(a.routing_examples))
+        for a in routable
     ]

@@ -120,7 +120,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    # A file, not memory: the test suite's daphne and worker processes share it.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get("SQLITE_TEST_DB", str(VAR_DIR / "test-db.sqlite3"))
+    }
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 

@@ -31,11 +31,12 @@ class Message(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         STREAMING = "streaming", "Streaming"
+        AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
         COMPLETE = "complete", "Complete"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
 
-    IN_FLIGHT = (Status.PENDING, Status.STREAMING)
+    IN_FLIGHT = (Status.PENDING, Status.STREAMING, Status.AWAITING_APPROVAL)
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     role = models.CharField(max_length=20, choices=Role.choices)
@@ -53,6 +54,9 @@ class Message(models.Model):
     )
     frames = models.PositiveIntegerField(default=0, help_text="Stream frames published.")
     attempts = models.PositiveSmallIntegerField(default=0)
+    interruptions = models.PositiveSmallIntegerField(
+        default=0, help_text="Times a worker died while writing this reply."
+    )
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     cancel_requested = models.BooleanField(default=False)
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
@@ -77,3 +81,133 @@ class Message(models.Model):
     @property
     def is_in_flight(self) -> bool:
         return self.status in self.IN_FLIGHT
+
+
+class Turn(models.Model):
+    """One user message being answered by the agent graph, with its checkpoint.
+
+    ``state`` is rewritten after every step (route, agent step, tool call, hand-off),
+    so a worker that dies resumes from the last completed step.
+    """
+
+    reply = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="turn")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="turns")
+    state = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Turn for message {self.reply_id}"
+
+
+class Handoff(models.Model):
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="handoffs")
+    turn = models.ForeignKey(Turn, on_delete=models.CASCADE, related_name="handoffs")
+    from_agent = models.ForeignKey(
+        AgentInstance, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    to_agent = models.ForeignKey(AgentInstance, null=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.TextField()
+    via = models.CharField(max_length=20, help_text="'tool' (transfer_to_*) or 'router'.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_agent} -> {self.to_agent}: {self.reason}"
+
+
+class ToolCall(models.Model):
+    class Status(models.TextChoices):
+        AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+        DENIED = "denied", "Denied"
+        REFUSED = "refused", "Refused (not allowed)"
+        RUNNING = "running", "Running"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="tool_calls")
+    turn = models.ForeignKey(Turn, on_delete=models.CASCADE, related_name="tool_calls")
+    agent = models.ForeignKey(AgentInstance, null=True, on_delete=models.SET_NULL, related_name="+")
+    tool_slug = models.CharField(max_length=60)
+    arguments = models.JSONField(default=dict)
+    # Step and position in the turn: the same call after a crash gets the same key,
+    # so it is looked up instead of being run a second time.
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    status = models.CharField(max_length=20, choices=Status.choices)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.tool_slug} ({self.status})"
+
+
+class Approval(models.Model):
+    """A person's decision on one gated tool call. It can be decided once, and only
+    approves the call it belongs to."""
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        DENIED = "denied", "Denied"
+
+    tool_call = models.OneToOneField(ToolCall, on_delete=models.CASCADE, related_name="approval")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="approvals")
+    decision = models.CharField(max_length=20, choices=Decision.choices, default=Decision.PENDING)
+    allow_for_conversation = models.BooleanField(default=False)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Approval of {self.tool_call} ({self.decision})"
+
+
+class ToolGrant(models.Model):
+    """'Allow for this conversation': later calls of the tool here skip the approval card."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="tool_grants")
+    tool_slug = models.CharField(max_length=60)
+    approval = models.ForeignKey(Approval, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "tool_slug"], name="unique_tool_grant"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tool_slug} allowed in conversation {self.conversation_id}"
+
+
+class GuardrailEvent(models.Model):
+    class Kind(models.TextChoices):
+        STEP_LIMIT = "step_limit", "Step limit reached"
+        PING_PONG = "ping_pong", "Ping-pong hand-off"
+        REPEATED_EDGE = "repeated_edge", "Repeated hand-off"
+        TOOL_REFUSED = "tool_refused", "Tool not allowed"
+        HANDOFF_REFUSED = "handoff_refused", "Hand-off not allowed"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="guardrail_events")
+    turn = models.ForeignKey(Turn, on_delete=models.CASCADE, related_name="guardrail_events")
+    agent = models.ForeignKey(AgentInstance, null=True, on_delete=models.SET_NULL, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    detail = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.detail}"

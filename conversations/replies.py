@@ -19,10 +19,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from agents.llm.gateway import ChatStream, LLMError, StreamResult
+from agents.llm.gateway import LLMError, StreamResult
 from conversations.models import Message
 from conversations.realtime import frame_event, message_event, publish
-from conversations.selectors import model_history
 
 logger = logging.getLogger(__name__)
 
@@ -55,25 +54,39 @@ def reply_claim(*, message_id: int) -> Message | None:
         if reply.cancel_requested:
             _finish(reply, status=Status.CANCELLED)
             return None
-        if reply.attempts >= settings.REPLY_MAX_ATTEMPTS:
+        if orphaned:
+            reply.interruptions += 1
+        if reply.interruptions >= settings.REPLY_MAX_ATTEMPTS:
             _finish(
                 reply,
                 status=Status.FAILED,
                 error=(
-                    f"The reply was interrupted {reply.attempts} times (the worker stopped) "
+                    f"The reply was interrupted {reply.interruptions} times (the worker stopped) "
                     "and was given up. Your message is saved: send it again to retry."
                 ),
             )
             return None
-        # A new attempt starts from an empty reply; the socket re-renders it.
+        # Resume from the checkpoint: text written by the step that was interrupted
+        # is dropped (that step runs again); text of completed steps is kept.
         reply.status = Status.STREAMING
         reply.attempts += 1
-        reply.content = ""
+        reply.content = reply.content[: checkpoint_text_length(reply)]
         reply.error = ""
         reply.lease_expires_at = _lease_expiry()
-        reply.save(update_fields=["status", "attempts", "content", "error", "lease_expires_at", "updated_at"])
+        reply.save(
+            update_fields=[
+                "status", "attempts", "interruptions", "content", "error", "lease_expires_at", "updated_at",
+            ]
+        )  # fmt: skip
     publish(reply.conversation_id, message_event(message_id=reply.pk))
     return reply
+
+
+def checkpoint_text_length(reply: Message) -> int:
+    from conversations.models import Turn
+
+    state = Turn.objects.filter(reply=reply).values_list("state", flat=True).first() or {}
+    return int(state.get("text_len", 0))
 
 
 def _finish(reply: Message, *, status: str, error: str = "", result: StreamResult | None = None) -> None:
@@ -152,50 +165,58 @@ class _Writer:
         )
 
 
-TIMEOUT_ERROR = "The reply took longer than {seconds} s and was stopped."
 UNEXPECTED_ERROR = (
     "Something went wrong while writing this reply. Your message is saved: send it again to retry."
 )
 
 
 def reply_generate(*, message_id: int) -> None:
-    """Run one attempt at a reply, from claim to a final status."""
+    """Run one attempt at a reply, from claim to a final status (or a pause for approval)."""
+    from agents.runtime.graph import Superseded, TurnRunner
+
     reply = reply_claim(message_id=message_id)
     if reply is None:
         return
-    writer = _Writer(reply=reply, seq=reply.frames, last_flush=time.monotonic())
-    stream = ChatStream(
-        messages=model_history(reply=reply),
-        account_id=reply.conversation.account_id,
-        model=reply.agent.model if reply.agent and reply.agent.model else None,
-    )
-    budget = settings.CELERY_TASK_SOFT_TIME_LIMIT
-    deadline = time.monotonic() + budget
+    writer = _Writer(reply=reply, text=reply.content, seq=reply.frames, last_flush=time.monotonic())
+    conversation_id = reply.conversation_id
+
+    def notify() -> None:
+        publish(conversation_id, message_event(message_id=reply.pk))
+
+    runner = TurnRunner(reply, writer, notify)
     try:
-        for chunk in stream:
-            if not writer.add(chunk):
-                # Stopped by the user (or superseded): keep what was shown, drop the rest.
-                _finish_owned(reply, status=Status.CANCELLED, result=stream.result)
-                return
-            if time.monotonic() > deadline:
-                writer.flush()
-                error = TIMEOUT_ERROR.format(seconds=budget)
-                _finish_owned(reply, status=Status.FAILED, error=error, result=stream.result)
-                return
+        outcome = runner.run()
         if not writer.flush():
-            _finish_owned(reply, status=Status.CANCELLED, result=stream.result)
-            return
+            raise Superseded
+    except Superseded:
+        # Stopped by the user: keep what was shown, drop the rest.
+        _finish_owned(reply, status=Status.CANCELLED, result=runner.usage)
+        return
     except LLMError as exc:
         writer.flush()
         error = f"The model could not answer: {exc}"
-        _finish_owned(reply, status=Status.FAILED, error=error, result=stream.result)
+        _finish_owned(reply, status=Status.FAILED, error=error, result=runner.usage)
         return
     except Exception:
         logger.exception("reply %s failed", reply.pk)
         writer.flush()
-        _finish_owned(reply, status=Status.FAILED, error=UNEXPECTED_ERROR, result=stream.result)
+        _finish_owned(reply, status=Status.FAILED, error=UNEXPECTED_ERROR, result=runner.usage)
         raise
-    _finish_owned(reply, status=Status.COMPLETE, result=stream.result)
+    if outcome.status == Status.AWAITING_APPROVAL:
+        _pause_owned(reply)
+        return
+    _finish_owned(reply, status=outcome.status, error=outcome.error, result=outcome.usage)
+
+
+def _pause_owned(reply: Message) -> None:
+    """Wait for a person: no lease (nothing is running), and the card is shown."""
+    paused = Message.objects.filter(
+        pk=reply.pk, attempts=reply.attempts, status=Status.STREAMING, cancel_requested=False
+    ).update(status=Status.AWAITING_APPROVAL, lease_expires_at=None, updated_at=timezone.now())
+    if not paused:
+        _finish_owned(reply, status=Status.CANCELLED)
+        return
+    publish(reply.conversation_id, message_event(message_id=reply.pk))
 
 
 def _finish_owned(

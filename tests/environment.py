@@ -28,12 +28,14 @@ _run_id = f"test{os.getpid()}"
 os.environ.setdefault("CELERY_QUEUE", _run_id)
 os.environ.setdefault("CHANNELS_PREFIX", _run_id)
 os.environ.setdefault("CACHE_PREFIX", _run_id)
+# Two test runs in one checkout (say, two terminals) must not share a SQLite file.
+os.environ.setdefault("SQLITE_TEST_DB", str(BASE_DIR / "var" / f"{_run_id}-db.sqlite3"))
 
 _embedded = None
 if not os.environ.get("REDIS_URL"):
     from config.embedded_redis import EmbeddedRedis
 
-    _embedded = EmbeddedRedis(BASE_DIR / "var" / "test-redis" / "redis.sock")
+    _embedded = EmbeddedRedis(BASE_DIR / "var" / _run_id / "redis.sock")
     os.environ["REDIS_URL"] = _embedded.url
 
 

@@ -73,11 +73,23 @@ def _cost(model: str, prompt_tokens: int, completion_tokens: int) -> float:
 class ChatStream:
     """Iterate for text deltas; ``result`` is complete once iteration ends."""
 
-    def __init__(self, *, messages: list[dict], account_id: int, model: str | None = None):
+    def __init__(
+        self,
+        *,
+        messages: list[dict],
+        account_id: int,
+        model: str | None = None,
+        tools: list[dict] | None = None,
+        metadata: dict | None = None,
+    ):
         self.messages = messages
         self.account_id = account_id
         self.candidates = models_to_try(model)
+        self.tools = tools or None
+        self.metadata = {**(metadata or {}), "account_id": account_id}
         self.result = StreamResult()
+        # Filled as the stream ends: [{"id", "name", "arguments" (JSON text)}].
+        self.tool_calls: list[dict] = []
 
     def __iter__(self) -> Iterator[str]:
         started = time.monotonic()
@@ -101,28 +113,40 @@ class ChatStream:
         raise LLMError("No model could answer. " + "; ".join(errors))
 
     def _stream_one(self, model: str, started: float) -> Iterator[str]:
+        extra = {"tools": self.tools} if self.tools else {}
         response = litellm.completion(
             model=model,
             messages=self.messages,
             stream=True,
             stream_options={"include_usage": True},
-            metadata={"account_id": self.account_id},
+            metadata=self.metadata,
+            **extra,
             **_call_options(model),
         )
         completion_parts: list[str] = []
+        calls: dict[int, dict] = {}
         usage = None
         for part in response:
             if getattr(part, "usage", None):
                 usage = part.usage
             if not part.choices:
                 continue
-            text = part.choices[0].delta.content
+            delta = part.choices[0].delta
+            for call in getattr(delta, "tool_calls", None) or []:
+                # Providers send a call's id and name first, then its arguments in pieces.
+                entry = calls.setdefault(call.index or 0, {"id": "", "name": "", "arguments": ""})
+                entry["id"] = call.id or entry["id"]
+                if call.function is not None:
+                    entry["name"] = call.function.name or entry["name"]
+                    entry["arguments"] += call.function.arguments or ""
+            text = delta.content
             if text:
                 if self.result.first_token_ms is None:
                     self.result.first_token_ms = int((time.monotonic() - started) * 1000)
                 completion_parts.append(text)
                 yield text
         self.result.model = model
+        self.tool_calls = [calls[i] for i in sorted(calls)]
         if usage is not None:
             self.result.prompt_tokens = usage.prompt_tokens or 0
             self.result.completion_tokens = usage.completion_tokens or 0

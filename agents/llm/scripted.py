@@ -8,12 +8,22 @@ another process (a Celery worker) controls it through the product's own input:
 - ``fail=K``: raise after K chunks (``fail=0`` fails before the first token);
 - ``stamp``: each chunk is ``<index>@<unix time>;`` so a client can measure latency;
 - anything else: echo ``You said: <message>`` word by word.
+
+Agent scripts drive the multi-agent runtime. Lines (or ``||``-separated parts) of the
+form ``@<agent>: <action>; <action>; ...`` give that agent's action at each of its
+steps in the turn (the last action repeats once the list runs out):
+
+- ``say <text>``: answer with text;
+- ``transfer <agent> <reason>``: call ``transfer_to_<agent>``;
+- ``tool <tool> <json arguments>``: call a tool.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
+import uuid
 from collections.abc import Iterator
 
 from litellm import CustomLLM
@@ -49,13 +59,57 @@ def scripted_chunks(prompt: str) -> Iterator[str]:
         yield piece.replace("{stamp}", f"{time.time():.6f}")
 
 
+SCRIPT_LINE = re.compile(r"@([a-z0-9_\-]+):\s*(.+)")
+
+
+def agent_action(prompt: str, agent: str, step: int) -> str | None:
+    """The scripted action of ``agent`` at its ``step`` (1-based), or None if unscripted."""
+    for part in re.split(r"\n|\|\|", prompt):
+        match = SCRIPT_LINE.match(part.strip())
+        if match and match.group(1) == agent:
+            actions = [a.strip() for a in match.group(2).split(";") if a.strip()]
+            return actions[min(step, len(actions)) - 1] if actions else None
+    return None
+
+
+def tool_call_chunk(name: str, arguments: dict) -> GenericStreamingChunk:
+    piece = chunk("")
+    piece["tool_use"] = {
+        "id": f"call_{uuid.uuid4().hex[:12]}",
+        "type": "function",
+        "function": {"name": name, "arguments": json.dumps(arguments)},
+        "index": 0,
+    }
+    return piece
+
+
+def action_chunks(action: str) -> Iterator[GenericStreamingChunk]:
+    verb, _, rest = action.partition(" ")
+    if verb == "transfer":
+        target, _, reason = rest.strip().partition(" ")
+        yield tool_call_chunk(f"transfer_to_{target}", {"reason": reason or "scripted hand-off"})
+    elif verb == "tool":
+        name, _, arguments = rest.strip().partition(" ")
+        yield tool_call_chunk(name, json.loads(arguments) if arguments.strip() else {})
+    else:
+        text = rest if verb == "say" else action
+        words = text.split(" ")
+        for i, word in enumerate(words):
+            yield chunk(word + (" " if i < len(words) - 1 else ""))
+
+
 class ScriptedModel(CustomLLM):
     def streaming(self, model, messages, *args, **kwargs) -> Iterator[GenericStreamingChunk]:
         prompt = last_user_text(messages)
+        metadata = (kwargs.get("litellm_params") or {}).get("metadata") or {}
+        action = None
+        if metadata.get("agent"):
+            action = agent_action(prompt, metadata["agent"], int(metadata.get("agent_step") or 1))
         produced = 0
-        for piece in scripted_chunks(prompt):
-            produced += rough_token_count(piece)
-            yield chunk(piece)
+        pieces = action_chunks(action) if action else (chunk(p) for p in scripted_chunks(prompt))
+        for piece in pieces:
+            produced += rough_token_count(piece["text"]) or 1
+            yield piece
         yield final_chunk(prompt_tokens=rough_token_count(prompt), completion_tokens=produced)
 
     def completion(self, model, messages, *args, model_response: ModelResponse, **kwargs):

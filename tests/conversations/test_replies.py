@@ -104,7 +104,7 @@ def test_an_orphaned_reply_is_recovered_and_restarted_from_scratch(ask):
 def test_a_reply_interrupted_too_often_fails_with_a_message(ask, settings):
     _, reply = ask("count=4")
     Message.objects.filter(pk=reply.pk).update(
-        status=Message.Status.STREAMING, attempts=settings.REPLY_MAX_ATTEMPTS,
+        status=Message.Status.STREAMING, attempts=3, interruptions=settings.REPLY_MAX_ATTEMPTS - 1,
         lease_expires_at=timezone.now() - timedelta(seconds=1),
     )  # fmt: skip
     reply_generate(message_id=reply.pk)

@@ -1,0 +1,379 @@
+"""One turn of the agent graph, as a checkpointed state machine.
+
+route -> agent step (one model call) -> tool calls -> hand-off or final answer.
+The checkpoint (``Turn.state``) is saved after every step and every tool call, so
+a worker killed mid-turn resumes from the last completed one, and a completed tool
+call (found by its idempotency key) is never run twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from agents.llm.gateway import ChatStream, StreamResult
+from agents.models import AgentInstance, Tool
+from agents.runtime import guards, toolbox
+from agents.runtime.routing import route_message
+from agents.tools.registry import ToolContext
+from conversations.models import (
+    Approval,
+    GuardrailEvent,
+    Handoff,
+    Message,
+    ToolCall,
+    ToolGrant,
+    Turn,
+)
+from conversations.selectors import model_history
+
+logger = logging.getLogger(__name__)
+
+STEP_LIMIT_ANSWER = (
+    "I've taken as many steps as I'm allowed on this request ({limit}) without finishing it, "
+    "so I'm stopping here rather than guessing. Please rephrase or narrow the request, "
+    "or ask for a person to look at it."
+)
+CYCLE_ANSWER = (
+    "The agents kept handing this request back and forth ({detail}), so I've stopped it here. "
+    "Please say more about what you need, or ask for a person to look at it."
+)
+
+
+class ReplyWriter(Protocol):
+    text: str
+    pending: str
+
+    def add(self, chunk: str) -> bool: ...
+
+    def flush(self) -> bool: ...
+
+
+class Superseded(Exception):
+    """This attempt no longer owns the reply (stopped by the user, or taken over)."""
+
+
+@dataclass
+class TurnOutcome:
+    status: str  # a Message.Status value
+    error: str = ""
+    usage: StreamResult = field(default_factory=StreamResult)
+
+
+def _accumulate(total: StreamResult, step: StreamResult) -> None:
+    total.model = step.model or total.model
+    total.prompt_tokens += step.prompt_tokens
+    total.completion_tokens += step.completion_tokens
+    total.cost_usd += step.cost_usd
+    if total.first_token_ms is None:
+        total.first_token_ms = step.first_token_ms
+    total.latency_ms += step.latency_ms
+    total.attempts += step.attempts
+
+
+class TurnRunner:
+    def __init__(self, reply: Message, writer: ReplyWriter, notify: Callable[[], None]):
+        self.reply = reply
+        self.conversation = reply.conversation
+        self.writer = writer
+        self.notify = notify  # tells sockets the message's steps changed
+        self.deadline = time.monotonic() + settings.CELERY_TASK_SOFT_TIME_LIMIT
+        self.usage = StreamResult()
+        self.turn, _ = Turn.objects.get_or_create(
+            reply=reply, defaults={"conversation": self.conversation, "state": {}}
+        )
+        self.state: dict = self.turn.state or {}
+        self.agents = {
+            a.slug: a
+            for a in AgentInstance.objects.filter(account_id=self.conversation.account_id).prefetch_related(
+                "tools", "handoff_targets"
+            )
+        }
+
+    # -- checkpoint ------------------------------------------------------------------
+
+    def save(self) -> None:
+        # The checkpoint records how much answer text is durable, so a resumed attempt
+        # drops only what the interrupted step wrote.
+        if not self.writer.flush():
+            raise Superseded
+        self.state["text_len"] = len(self.writer.text)
+        self.turn.state = self.state
+        self.turn.save(update_fields=["state", "updated_at"])
+
+    # -- the loop ----------------------------------------------------------------------
+
+    def run(self) -> TurnOutcome:
+        if not self.state.get("routed"):
+            self._route()
+        while True:
+            if time.monotonic() > self.deadline:
+                limit = settings.CELERY_TASK_SOFT_TIME_LIMIT
+                return TurnOutcome(
+                    Message.Status.FAILED, f"The reply took longer than {limit} s and was stopped."
+                )
+            if self.state.get("queue"):
+                outcome = self._drain_queue()
+                if outcome is not None:
+                    return outcome
+                continue
+            agent = self._current_agent()
+            if agent is None:
+                slug = self.state.get("agent")
+                return TurnOutcome(Message.Status.FAILED, f"Agent {slug} is not available in this account.")
+            outcome = self._agent_step(agent)
+            if outcome is not None:
+                return outcome
+
+    def _route(self) -> None:
+        conversation = self.conversation
+        is_first = not conversation.messages.filter(
+            role=Message.Role.USER, pk__lt=self.reply.reply_to_id
+        ).exists()
+        routing = route_message(
+            account=conversation.account,
+            current=conversation.agent,
+            text=self.reply.reply_to.content,
+            is_first=is_first,
+        )
+        self.state.update(
+            routed=True, agent=routing.agent.slug, steps={}, edges=[], transcript=[], step_index=0
+        )
+        if routing.handoff_reason:
+            self._record_handoff(conversation.agent, routing.agent, routing.handoff_reason, via="router")
+        self._set_agent(routing.agent)
+        self.save()
+
+    def _current_agent(self) -> AgentInstance | None:
+        agent = self.agents.get(self.state.get("agent"))
+        if agent is None or agent.status != AgentInstance.Status.ACTIVE:
+            return None
+        return agent
+
+    def _set_agent(self, agent: AgentInstance) -> None:
+        self.state["agent"] = agent.slug
+        if self.reply.agent_id != agent.pk:
+            self.reply.agent = agent
+            Message.objects.filter(pk=self.reply.pk).update(agent=agent)
+        if self.conversation.agent_id != agent.pk:
+            self.conversation.agent = agent
+            type(self.conversation).objects.filter(pk=self.conversation.pk).update(agent=agent)
+
+    # -- one model call ------------------------------------------------------------------
+
+    def _agent_step(self, agent: AgentInstance) -> TurnOutcome | None:
+        steps = self.state.setdefault("steps", {})
+        if not self.state.get("step_open"):
+            # A step that was interrupted mid-call is redone, not counted twice.
+            if steps.get(agent.slug, 0) >= agent.step_limit:
+                return self._stop_for_step_limit(agent)
+            steps[agent.slug] = steps.get(agent.slug, 0) + 1
+            self.state["step_index"] = self.state.get("step_index", 0) + 1
+            self.state["step_open"] = True
+            self.save()
+        targets = [t for t in agent.handoff_targets.all() if t.status == AgentInstance.Status.ACTIVE]
+        stream = ChatStream(
+            messages=self._messages_for(agent),
+            account_id=self.conversation.account_id,
+            model=agent.model or None,
+            tools=toolbox.specs_for(agent, targets),
+            metadata={"agent": agent.slug, "agent_step": steps[agent.slug]},
+        )
+        for text in stream:
+            if not self.writer.add(text):
+                raise Superseded
+        _accumulate(self.usage, stream.result)
+        self.state["step_open"] = False
+        if not stream.tool_calls:
+            self.save()
+            return TurnOutcome(Message.Status.COMPLETE, usage=self.usage)
+        index = self.state["step_index"]
+        self.state.setdefault("transcript", []).append(
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {"id": c["id"] or f"call_{index}_{i}", "type": "function",
+                     "function": {"name": c["name"], "arguments": c["arguments"] or "{}"}}
+                    for i, c in enumerate(stream.tool_calls)
+                ],
+            }
+        )  # fmt: skip
+        self.state["queue"] = [
+            {"id": c["id"] or f"call_{index}_{i}", "name": c["name"], "arguments": c["arguments"] or "{}",
+             "key": f"turn{self.turn.pk}:step{index}:call{i}", "agent": agent.slug}
+            for i, c in enumerate(stream.tool_calls)
+        ]  # fmt: skip
+        self.save()
+        return None
+
+    def _messages_for(self, agent: AgentInstance) -> list[dict]:
+        history = [m for m in model_history(reply=self.reply) if m["role"] != "system"]
+        system = agent.system_prompt or f"You are {agent.name}."
+        return [{"role": "system", "content": system}, *history, *self.state.get("transcript", [])]
+
+    # -- tool calls and hand-offs ---------------------------------------------------------
+
+    def _drain_queue(self) -> TurnOutcome | None:
+        while self.state.get("queue"):
+            call = self.state["queue"][0]
+            agent = self.agents[call["agent"]]
+            if call["name"].startswith(toolbox.TRANSFER_PREFIX):
+                outcome = self._handoff(agent, call)
+                # A hand-off ends the step: calls after it were meant for the old agent.
+                self.state["queue"] = []
+                self.save()
+                return outcome
+            outcome = self._tool(agent, call)
+            if outcome is not None:
+                return outcome
+            self.state["queue"].pop(0)
+            self.save()
+        return None
+
+    def _tool_result(self, call: dict, content: dict) -> None:
+        self.state["transcript"].append(
+            {"role": "tool", "tool_call_id": call["id"], "content": json.dumps(content, default=str)}
+        )
+
+    def _handoff(self, agent: AgentInstance, call: dict) -> TurnOutcome | None:
+        slug = call["name"].removeprefix(toolbox.TRANSFER_PREFIX)
+        parsed = toolbox.parse_call(call["name"], call["arguments"])
+        reason = str(parsed.arguments.get("reason") or "no reason given")
+        target = self.agents.get(slug)
+        allowed = {t.pk for t in agent.handoff_targets.all()}
+        if target is None or target.pk not in allowed or target.status != AgentInstance.Status.ACTIVE:
+            self._guard(
+                agent, GuardrailEvent.Kind.HANDOFF_REFUSED, f"{agent.slug} may not hand off to {slug}"
+            )
+            self._tool_result(call, {"error": f"You cannot hand off to {slug}. Answer the user yourself."})
+            return None
+        edges = [tuple(e) for e in self.state.get("edges", [])]
+        verdict = guards.check_handoff(edges, (agent.slug, target.slug))
+        if verdict is not None:
+            self._guard(agent, verdict.kind, verdict.detail)
+            return self._final(CYCLE_ANSWER.format(detail=verdict.detail))
+        self._record_handoff(agent, target, reason, via="tool")
+        self._tool_result(call, {"transferred_to": target.slug, "reason": reason})
+        self._set_agent(target)
+        return None
+
+    def _record_handoff(
+        self, source: AgentInstance | None, target: AgentInstance, reason: str, via: str
+    ) -> None:
+        Handoff.objects.create(
+            conversation=self.conversation, turn=self.turn, from_agent=source, to_agent=target,
+            reason=reason, via=via,
+        )  # fmt: skip
+        if source is not None:
+            self.state.setdefault("edges", []).append([source.slug, target.slug])
+        self.notify()
+
+    def _tool(self, agent: AgentInstance, call: dict) -> TurnOutcome | None:
+        existing = ToolCall.objects.filter(idempotency_key=call["key"]).select_related("approval").first()
+        if existing is not None and existing.status in {ToolCall.Status.COMPLETED, ToolCall.Status.FAILED}:
+            self._tool_result(
+                call, existing.result if existing.status == "completed" else {"error": existing.error}
+            )
+            return None
+        tool = next((t for t in agent.tools.all() if t.slug == call["name"]), None)
+        parsed = toolbox.parse_call(call["name"], call["arguments"])
+        if tool is None:
+            # Enforced at dispatch, whatever the prompt said: refused, recorded, never run.
+            self._record_call(agent, call, parsed.arguments, ToolCall.Status.REFUSED, error="not allowed")
+            self._guard(agent, GuardrailEvent.Kind.TOOL_REFUSED, f"{agent.slug} may not use {call['name']}")
+            self._tool_result(call, {"error": f"You are not allowed to use {call['name']}."})
+            return None
+        errors = [parsed.error] if parsed.error else toolbox.argument_errors(tool, parsed.arguments)
+        if errors:
+            self._record_call(agent, call, parsed.arguments, ToolCall.Status.FAILED, error="; ".join(errors))
+            self._tool_result(call, {"error": "Invalid arguments: " + "; ".join(errors)})
+            return None
+        if tool.requires_approval and not self._granted(tool):
+            if existing is None:
+                existing = self._record_call(agent, call, parsed.arguments, ToolCall.Status.AWAITING_APPROVAL)
+                Approval.objects.create(tool_call=existing, conversation=self.conversation)
+                self.notify()
+                return TurnOutcome(Message.Status.AWAITING_APPROVAL, usage=self.usage)
+            decision = existing.approval.decision
+            if decision == Approval.Decision.PENDING:
+                return TurnOutcome(Message.Status.AWAITING_APPROVAL, usage=self.usage)
+            if decision == Approval.Decision.DENIED:
+                ToolCall.objects.filter(pk=existing.pk).update(
+                    status=ToolCall.Status.DENIED, finished_at=timezone.now()
+                )
+                self._tool_result(call, {"error": "The user denied this action. Do not retry it."})
+                return None
+        self._execute(agent, tool, call, parsed.arguments, existing)
+        return None
+
+    def _granted(self, tool: Tool) -> bool:
+        return ToolGrant.objects.filter(conversation=self.conversation, tool_slug=tool.slug).exists()
+
+    def _record_call(self, agent, call, arguments, status, error="") -> ToolCall:
+        record, _ = ToolCall.objects.update_or_create(
+            idempotency_key=call["key"],
+            defaults={
+                "conversation": self.conversation, "turn": self.turn, "agent": agent,
+                "tool_slug": call["name"], "arguments": arguments, "status": status, "error": error,
+                "finished_at": timezone.now() if status in {"refused", "failed"} else None,
+            },
+        )  # fmt: skip
+        return record
+
+    def _execute(self, agent, tool, call, arguments, existing: ToolCall | None) -> None:
+        record = existing or self._record_call(agent, call, arguments, ToolCall.Status.RUNNING)
+        ToolCall.objects.filter(pk=record.pk).update(status=ToolCall.Status.RUNNING)
+        self.notify()
+        ok, result = toolbox.run_tool(
+            tool,
+            arguments,
+            ToolContext(
+                account_id=self.conversation.account_id,
+                conversation_id=self.conversation.pk,
+                user_id=self.conversation.user_id,
+                idempotency_key=call["key"],
+            ),
+        )
+        with transaction.atomic():
+            ToolCall.objects.filter(pk=record.pk).update(
+                status=ToolCall.Status.COMPLETED if ok else ToolCall.Status.FAILED,
+                result=result if ok else None,
+                error="" if ok else str(result),
+                finished_at=timezone.now(),
+            )
+        self._tool_result(call, result if ok else {"error": str(result)})
+        self.notify()
+
+    # -- guard rails ------------------------------------------------------------------------
+
+    def _guard(self, agent: AgentInstance | None, kind: str, detail: str) -> None:
+        GuardrailEvent.objects.create(
+            conversation=self.conversation, turn=self.turn, agent=agent, kind=kind, detail=detail
+        )
+        logger.info("guard rail %s in conversation %s: %s", kind, self.conversation.pk, detail)
+        self.notify()
+
+    def _stop_for_step_limit(self, agent: AgentInstance) -> TurnOutcome:
+        self._guard(
+            agent,
+            GuardrailEvent.Kind.STEP_LIMIT,
+            f"{agent.slug} reached its limit of {agent.step_limit} steps",
+        )
+        return self._final(STEP_LIMIT_ANSWER.format(limit=agent.step_limit))
+
+    def _final(self, text: str) -> TurnOutcome:
+        written = self.writer.text + self.writer.pending
+        if not self.writer.add(("\n\n" if written.strip() else "") + text):
+            raise Superseded
+        self.state["queue"] = []
+        self.save()
+        return TurnOutcome(Message.Status.COMPLETE, usage=self.usage)
