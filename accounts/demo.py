@@ -9,6 +9,7 @@ from django.db import transaction
 
 from accounts.models import Account, Membership
 from accounts.services import membership_ensure
+from agents.catalog.install import catalog_install_demo
 from agents.services import agent_ensure_default, knowledge_articles_load
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - dev-only demo users, refused with DEBUG off
@@ -42,5 +43,6 @@ def demo_seed() -> DemoSeed:
         user.save()
         membership_ensure(user=user, account=account, role=role)
     articles = knowledge_articles_load(account=account)
-    agent_ensure_default(account=account)
+    agent_ensure_default(account=account)  # the legacy single agent
+    catalog_install_demo(account=account)
     return DemoSeed(account=account, usernames=[u[0] for u in DEMO_USERS], articles=articles)

@@ -69,3 +69,24 @@ def model_history(*, reply: Message, limit: int = 20) -> list[dict]:
     if reply.agent and reply.agent.system_prompt:
         history.insert(0, {"role": "system", "content": reply.agent.system_prompt})
     return history
+
+
+def approval_get(*, account: Account, pk: int):
+    """An approval in the current account (any member may decide), or 404."""
+    from conversations.models import Approval
+
+    return get_object_or_404(
+        Approval.objects.select_related("tool_call", "conversation"), pk=pk, conversation__account=account
+    )
+
+
+def reply_steps(*, message: Message) -> dict:
+    """What a reply's turn did, for display: hand-offs, tool calls (with approvals), guard rails."""
+    turn = getattr(message, "turn", None) if message.role == Message.Role.ASSISTANT else None
+    if turn is None:
+        return {"handoffs": [], "tool_calls": [], "guardrails": []}
+    return {
+        "handoffs": list(turn.handoffs.select_related("from_agent", "to_agent")),
+        "tool_calls": list(turn.tool_calls.select_related("agent", "approval")),
+        "guardrails": list(turn.guardrail_events.all()),
+    }

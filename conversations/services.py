@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from agents.selectors import agent_default_for_account
-from conversations.models import Conversation, Message
+from conversations.models import Approval, Conversation, Message, ToolGrant
 from conversations.realtime import message_event, publish
 from conversations.selectors import reply_in_flight
 
@@ -91,3 +91,44 @@ def reply_cancel(*, reply: Message) -> Message:
     conversation_id = reply.conversation_id
     transaction.on_commit(lambda: publish(conversation_id, message_event(message_id=reply.pk)))
     return reply
+
+
+class ApprovalAlreadyDecided(ValidationError):
+    """An approval is decided once; a second decision (a replay) changes nothing."""
+
+
+@transaction.atomic
+def approval_decide(
+    *, approval: Approval, user: AbstractBaseUser, approve: bool, allow_for_conversation: bool = False
+) -> Approval:
+    """Record a person's decision on one gated tool call and resume the turn.
+
+    Bound to that single call: the runtime executes only the call this approval
+    belongs to, and only while its reply is waiting for exactly this decision."""
+    from conversations.tasks import generate_reply
+
+    locked = Approval.objects.select_for_update().select_related("tool_call").get(pk=approval.pk)
+    if locked.decision != Approval.Decision.PENDING:
+        raise ApprovalAlreadyDecided(
+            f"This action was already {locked.get_decision_display().lower()}.", code="decided"
+        )
+    reply = Message.objects.select_for_update().get(pk=locked.tool_call.turn.reply_id)
+    if reply.status != Message.Status.AWAITING_APPROVAL:
+        raise ApprovalAlreadyDecided("This action is no longer waiting for a decision.", code="stale")
+    locked.decision = Approval.Decision.APPROVED if approve else Approval.Decision.DENIED
+    locked.allow_for_conversation = bool(approve and allow_for_conversation)
+    locked.decided_by = user
+    locked.decided_at = timezone.now()
+    locked.save()
+    if locked.allow_for_conversation:
+        ToolGrant.objects.get_or_create(
+            conversation_id=locked.conversation_id,
+            tool_slug=locked.tool_call.tool_slug,
+            defaults={"approval": locked},
+        )
+    reply.status = Message.Status.PENDING
+    reply.save(update_fields=["status", "updated_at"])
+    conversation_id, reply_id = reply.conversation_id, reply.pk
+    transaction.on_commit(lambda: publish(conversation_id, message_event(message_id=reply_id)))
+    transaction.on_commit(lambda: generate_reply.delay(reply_id))
+    return locked

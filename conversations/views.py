@@ -8,12 +8,20 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import account_required
 from conversations.selectors import (
+    approval_get,
     conversation_get,
     conversations_for_user,
     message_in_conversation,
     messages_for_conversation,
 )
-from conversations.services import ReplyInFlight, conversation_start, message_send, reply_cancel
+from conversations.services import (
+    ApprovalAlreadyDecided,
+    ReplyInFlight,
+    approval_decide,
+    conversation_start,
+    message_send,
+    reply_cancel,
+)
 
 
 def _composer_error(request: HttpRequest, error: ValidationError, status: int) -> HttpResponse:
@@ -99,6 +107,31 @@ def message_stop(request: HttpRequest, pk: int, message_id: int) -> HttpResponse
     if reply is None:
         raise Http404("No such message.")
     reply = reply_cancel(reply=reply)
+    if not request.headers.get("HX-Request"):
+        return redirect("conversations:conversation", pk=conversation.pk)
+    return render(request, "conversations/_message.html", {"message": reply})
+
+
+@require_POST
+@account_required
+def approval_decide_view(request: HttpRequest, pk: int, approval_id: int) -> HttpResponse:
+    conversation = conversation_get(account=request.account, user=request.user, pk=pk)
+    approval = approval_get(account=request.account, pk=approval_id)
+    decision = request.POST.get("decision")
+    if approval.conversation_id != conversation.pk:
+        raise Http404("No such approval.")
+    if decision not in {"approve", "deny"}:
+        return HttpResponse("decision must be 'approve' or 'deny'.", status=400)
+    try:
+        approval_decide(
+            approval=approval,
+            user=request.user,
+            approve=decision == "approve",
+            allow_for_conversation=request.POST.get("allow_for_conversation") == "on",
+        )
+    except ApprovalAlreadyDecided as error:
+        return HttpResponse(" ".join(error.messages), status=409)
+    reply = message_in_conversation(conversation_id=conversation.pk, pk=approval.tool_call.turn.reply_id)
     if not request.headers.get("HX-Request"):
         return redirect("conversations:conversation", pk=conversation.pk)
     return render(request, "conversations/_message.html", {"message": reply})

@@ -73,21 +73,28 @@ def search(*, account_id: int, query: str, limit: int = 3) -> list[Hit]:
     return [Hit(index.passages[i], float(scores[i])) for i in best if scores[i] >= RELEVANCE_THRESHOLD]
 
 
+NOTHING_KNOWN = (
+    "I don't have anything in this account's knowledge base about that, so I "
+    "won't guess. Try rephrasing with the product area you mean (for example "
+    "incidents, changes, SSO or pricing), or ask an operator to add an article."
+)
+
+
 def compose_answer(*, query: str, hits: list[Hit]) -> str:
     """A grounded, extractive answer: the best passages, then the sources used."""
-    if not hits:
-        return (
-            "I don't have anything in this account's knowledge base about that, so I "
-            "won't guess. Try rephrasing with the product area you mean (for example "
-            "incidents, changes, SSO or pricing), or ask an operator to add an article."
-        )
-    best = hits[0].score
+    return compose_answer_from_results(
+        [{"title": h.passage.title, "text": h.passage.text, "score": h.score} for h in hits]
+    )
+
+
+def compose_answer_from_results(results: list[dict]) -> str:
+    """The same answer from search results (as the knowledge_search tool returns them)."""
+    if not results:
+        return NOTHING_KNOWN
+    best = results[0]["score"]
     # Keep passages close to the best one; a distant third is noise, not support.
-    used = [h for h in hits if h.score >= best - 0.12]
-    body = "\n\n".join(h.passage.text for h in used)
-    titles: list[str] = []
-    for hit in used:
-        if hit.passage.title not in titles:
-            titles.append(hit.passage.title)
+    used = [r for r in results if r["score"] >= best - 0.12]
+    body = "\n\n".join(r["text"] for r in used)
+    titles = list(dict.fromkeys(r["title"] for r in used))
     sources = "\n".join(f"- {title}" for title in titles)
     return f"From the knowledge base:\n\n{body}\n\n**Sources**\n{sources}"

@@ -1,10 +1,18 @@
-"""The default model when no provider is configured: it answers only from the
-account's knowledge base, and says so plainly when nothing there is relevant."""
+"""The default model when no provider is configured.
+
+It answers only from the account's knowledge base and says so plainly when
+nothing there is relevant. Given tools, it follows a fixed, deterministic policy
+so that the offline demo really uses them: an action request becomes a ticket (or
+a live-system call when the account has one), a question becomes a knowledge
+search, and a tool result becomes the answer.
+"""
 
 from __future__ import annotations
 
+import json
 import re
 import time
+import uuid
 from collections.abc import Iterator
 
 from django.conf import settings
@@ -13,17 +21,31 @@ from litellm.types.utils import GenericStreamingChunk, ModelResponse
 
 from agents.llm.streaming import chunk, final_chunk, last_user_text, rough_token_count
 
+ACTION_REQUEST = re.compile(
+    r"\b(create|open|raise|log|file|submit|update|close|reopen|apply|deploy|run|execute|enable|disable|"
+    r"activate|deactivate|delete|remove|add|import|provision|reset|restart|go ahead)\b",
+    re.IGNORECASE,
+)
+
 
 class OfflineModelError(RuntimeError):
     pass
 
 
+def _metadata(kwargs: dict) -> dict:
+    return (kwargs.get("litellm_params") or {}).get("metadata") or {}
+
+
 def _account_id(kwargs: dict) -> int:
-    metadata = (kwargs.get("litellm_params") or {}).get("metadata") or {}
-    account_id = metadata.get("account_id")
+    account_id = _metadata(kwargs).get("account_id")
     if account_id is None:
         raise OfflineModelError("the offline model needs metadata.account_id to find a knowledge base")
     return int(account_id)
+
+
+def _tool_names(kwargs: dict) -> set[str]:
+    tools = (kwargs.get("optional_params") or {}).get("tools") or []
+    return {t.get("function", {}).get("name", "") for t in tools}
 
 
 def answer(messages: list[dict], account_id: int) -> str:
@@ -33,19 +55,80 @@ def answer(messages: list[dict], account_id: int) -> str:
     return compose_answer(query=query, hits=search(account_id=account_id, query=query))
 
 
+def answer_from_tool_result(messages: list[dict], account_id: int) -> str:
+    from agents.knowledge.retrieval import compose_answer_from_results
+
+    result = json.loads(messages[-1].get("content") or "{}")
+    if isinstance(result, dict) and result.get("error"):
+        return f"I couldn't complete that: {result['error']}"
+    if isinstance(result, dict) and "results" in result:
+        return compose_answer_from_results(result["results"])
+    if isinstance(result, dict) and "ticket" in result:
+        ticket = result["ticket"]
+        verb = "created" if result.get("created", True) else "updated"
+        return (
+            f"Done: I {verb} ticket #{ticket['number']} “{ticket['title']}” "
+            f"(status {ticket['status']}, priority {ticket['priority']})."
+        )
+    if isinstance(result, dict) and "status_code" in result:
+        body = json.dumps(result["body"], indent=2)[:1500]
+        return f"The live system answered HTTP {result['status_code']}:\n\n```\n{body}\n```"
+    return "Done."
+
+
+def _has_live_system(account_id: int) -> bool:
+    from agents.models import LiveSystemConnection
+
+    return LiveSystemConnection.objects.filter(account_id=account_id).exists()
+
+
+def next_tool_call(messages: list[dict], account_id: int, tools: set[str]) -> tuple[str, dict] | None:
+    """The deterministic policy: which tool, if any, the agent calls for this message."""
+    text = last_user_text(messages)
+    if ACTION_REQUEST.search(text):
+        if "live_system_request" in tools and _has_live_system(account_id):
+            return "live_system_request", {"method": "POST", "path": "/actions", "body": {"request": text}}
+        if "ticket_create" in tools:
+            priority = (
+                "high" if re.search(r"\b(urgent|asap|critical|outage|down)\b", text, re.I) else "medium"
+            )
+            return "ticket_create", {"title": text[:120], "description": text, "priority": priority}
+    if "knowledge_search" in tools:
+        return "knowledge_search", {"query": text}
+    return None
+
+
+def _tool_call_chunk(name: str, arguments: dict) -> GenericStreamingChunk:
+    piece = chunk("")
+    piece["tool_use"] = {
+        "id": f"call_{uuid.uuid4().hex[:12]}",
+        "type": "function",
+        "function": {"name": name, "arguments": json.dumps(arguments)},
+        "index": 0,
+    }
+    return piece
+
+
 class OfflineKnowledgeModel(CustomLLM):
     def streaming(self, model, messages, *args, **kwargs) -> Iterator[GenericStreamingChunk]:
-        text = answer(messages, _account_id(kwargs))
+        account_id = _account_id(kwargs)
+        prompt_tokens = sum(rough_token_count(str(m.get("content") or "")) for m in messages)
+        tools = _tool_names(kwargs)
+        if messages and messages[-1].get("role") == "tool":
+            text = answer_from_tool_result(messages, account_id)
+        elif tools and (call := next_tool_call(messages, account_id, tools)) is not None:
+            yield _tool_call_chunk(*call)
+            yield final_chunk(prompt_tokens=prompt_tokens, completion_tokens=1)
+            return
+        else:
+            text = answer(messages, account_id)
         delay = settings.OFFLINE_MODEL_WORD_DELAY_SECONDS
         # Word by word (keeping whitespace) so the answer streams like a generative model's.
         for piece in re.findall(r"\S+\s*|\s+", text):
             if delay:
                 time.sleep(delay)
             yield chunk(piece)
-        yield final_chunk(
-            prompt_tokens=sum(rough_token_count(str(m.get("content", ""))) for m in messages),
-            completion_tokens=rough_token_count(text),
-        )
+        yield final_chunk(prompt_tokens=prompt_tokens, completion_tokens=rough_token_count(text))
 
     def completion(self, model, messages, *args, model_response: ModelResponse, **kwargs):
         model_response.choices[0].message.content = answer(messages, _account_id(kwargs))  # type: ignore[union-attr]

@@ -13,7 +13,9 @@ Agent scripts drive the multi-agent runtime. Lines (or ``||``-separated parts) o
 form ``@<agent>: <action>; <action>; ...`` give that agent's action at each of its
 steps in the turn (the last action repeats once the list runs out):
 
-- ``say <text>``: answer with text;
+- ``say <text>``: answer with text (``{context}`` becomes the roles of the messages
+  the model was given, e.g. ``system,user,assistant,tool``);
+- ``wait <seconds> <text>``: answer with text, pausing before each word;
 - ``transfer <agent> <reason>``: call ``transfer_to_<agent>``;
 - ``tool <tool> <json arguments>``: call a tool.
 """
@@ -83,8 +85,12 @@ def tool_call_chunk(name: str, arguments: dict) -> GenericStreamingChunk:
     return piece
 
 
-def action_chunks(action: str) -> Iterator[GenericStreamingChunk]:
+def action_chunks(action: str, messages: list[dict]) -> Iterator[GenericStreamingChunk]:
     verb, _, rest = action.partition(" ")
+    delay = 0.0
+    if verb == "wait":
+        seconds, _, rest = rest.strip().partition(" ")
+        delay, verb = float(seconds), "say"
     if verb == "transfer":
         target, _, reason = rest.strip().partition(" ")
         yield tool_call_chunk(f"transfer_to_{target}", {"reason": reason or "scripted hand-off"})
@@ -93,8 +99,11 @@ def action_chunks(action: str) -> Iterator[GenericStreamingChunk]:
         yield tool_call_chunk(name, json.loads(arguments) if arguments.strip() else {})
     else:
         text = rest if verb == "say" else action
+        text = text.replace("{context}", ",".join(m.get("role", "") for m in messages))
         words = text.split(" ")
         for i, word in enumerate(words):
+            if delay:
+                time.sleep(delay)
             yield chunk(word + (" " if i < len(words) - 1 else ""))
 
 
@@ -106,7 +115,7 @@ class ScriptedModel(CustomLLM):
         if metadata.get("agent"):
             action = agent_action(prompt, metadata["agent"], int(metadata.get("agent_step") or 1))
         produced = 0
-        pieces = action_chunks(action) if action else (chunk(p) for p in scripted_chunks(prompt))
+        pieces = action_chunks(action, messages) if action else (chunk(p) for p in scripted_chunks(prompt))
         for piece in pieces:
             produced += rough_token_count(piece["text"]) or 1
             yield piece

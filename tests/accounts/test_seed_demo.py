@@ -25,9 +25,13 @@ def test_seed_demo_creates_the_demo_account_and_is_idempotent(settings):
     assert roles == {"admin": "admin", "operator": "operator", "member": "member"}
     assert authenticate(username="member", password=DEMO_PASSWORD) is not None
     assert KnowledgeArticle.objects.filter(account=account).count() == 12
-    assert list(AgentInstance.objects.filter(account=account).values_list("slug", "is_default")) == [
-        ("assistant", True)
-    ]
+    agents = dict(AgentInstance.objects.filter(account=account).values_list("slug", "is_default"))
+    assert agents == {
+        "assistant": True,  # the legacy single agent
+        **dict.fromkeys(
+            ["consultant", "solution_architect", "implementation", "support", "sales", "research"], False
+        ),
+    }
 
 
 def test_seed_demo_can_be_forced_with_debug_off(settings):
