@@ -31,3 +31,20 @@ def http_client(base_url: str, user) -> httpx.Client:
 def ws_headers(base_url: str, client: httpx.Client) -> dict[str, str]:
     cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
     return {"Origin": base_url, "Cookie": cookie}
+
+
+def off_loop(query):
+    """Run a database query from a test that a browser driver's event loop shares
+    (Playwright's sync API runs one in the test's thread)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    def run():
+        try:
+            return query()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
