@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 import re
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 
 from accounts.models import Account
-from agents.models import AgentInstance, AgentTemplate, KnowledgeArticle
+from agents.models import AgentInstance, AgentTemplate, KnowledgeArticle, Tool
 
 DEMO_ARTICLES_DIR = Path(__file__).resolve().parent / "knowledge" / "demo"
 
@@ -65,3 +71,138 @@ def agent_ensure_default(*, account: Account) -> AgentInstance:
         },
     )
     return agent
+
+
+# --- Agent instances (the API's writes) ---------------------------------------------------
+
+AGENT_INSTANCE_FIELDS = (
+    "slug", "name", "description", "model", "system_prompt",
+    "routing_examples", "step_limit", "status",
+)  # fmt: skip
+
+
+def _version_key(version: str) -> tuple:
+    """'10' sorts after '9', and '1.10' after '1.9'; anything else sorts as text, before numbers."""
+    parts = version.split(".")
+    if all(part.isdigit() for part in parts):
+        return (1, tuple(int(part) for part in parts), "")
+    return (0, (), version)
+
+
+def agent_template_resolve(*, slug: str, version: str | None = None) -> AgentTemplate:
+    """The template with ``slug`` at ``version``, or at its newest version when ``version`` is None."""
+    templates = list(AgentTemplate.objects.filter(slug=slug))
+    if version is not None:
+        templates = [t for t in templates if t.version == version]
+        if not templates:
+            known = sorted({t.version for t in AgentTemplate.objects.filter(slug=slug)}, key=_version_key)
+            if known:
+                raise ValidationError(
+                    {"template_version": f"Unknown version of {slug}; choose one of {', '.join(known)}."}
+                )
+    if not templates:
+        raise ValidationError({"template": f"Unknown template: {slug}."})
+    return max(templates, key=lambda t: _version_key(t.version))
+
+
+def _agent_instance_apply(*, agent: AgentInstance, data: Mapping[str, Any]) -> tuple[list, list]:
+    """Set ``agent``'s fields from ``data`` and validate everything, raising one ValidationError
+    with every field's messages; returns the tools and hand-off targets to set once it is saved."""
+    errors: dict[str, list[str]] = {}
+
+    def add(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    for field in AGENT_INSTANCE_FIELDS:
+        if field in data:
+            setattr(agent, field, data[field])
+
+    template_slug = data.get("template")
+    version = data.get("template_version")
+    if template_slug is None:
+        add("template", "This field is required.")
+    else:
+        if version is None and agent.template_id is not None and agent.template.slug == template_slug:
+            version = agent.template.version  # an update keeps its version unless asked otherwise
+        try:
+            agent.template = agent_template_resolve(slug=template_slug, version=version)
+        except ValidationError as error:
+            agent.template_id = None  # so that clean() does not check the config against the old one
+            for field, messages in error.message_dict.items():
+                errors.setdefault(field, []).extend(messages)
+
+    config = data.get("config")
+    if config is None:  # omitted: the template's defaults
+        config = copy.deepcopy(agent.template.default_config) if agent.template_id is not None else {}
+    agent.config = config
+
+    tool_slugs = list(dict.fromkeys(data.get("tools") or []))
+    tools = list(Tool.objects.filter(slug__in=tool_slugs))
+    unknown = [slug for slug in tool_slugs if slug not in {tool.slug for tool in tools}]
+    if unknown:
+        add("tools", f"Unknown tool: {', '.join(unknown)}.")
+
+    target_slugs = list(dict.fromkeys(data.get("handoff_targets") or []))
+    # Looked up in the agent's own account only: another account's agents are "unknown".
+    targets = list(AgentInstance.objects.filter(account_id=agent.account_id, slug__in=target_slugs))
+    found = {target.slug for target in targets}
+    # Itself by its new slug, or (when the update renames it) by its current one.
+    if agent.slug in target_slugs or (agent.pk is not None and any(t.pk == agent.pk for t in targets)):
+        add("handoff_targets", "An agent cannot hand off to itself.")
+    unknown = [slug for slug in target_slugs if slug not in found and slug != agent.slug]
+    if unknown:
+        add("handoff_targets", f"No agent of this account has the slug: {', '.join(unknown)}.")
+
+    slug_taken = (
+        AgentInstance.objects.filter(account_id=agent.account_id, slug=agent.slug)
+        .exclude(pk=agent.pk)
+        .exists()
+    )
+    if slug_taken:
+        add("slug", "This account already has an agent with this slug.")
+
+    # clean() needs a template; without one only the fields are checked. The slug check above
+    # stands in for the (account, slug) constraint, which would report under "__all__".
+    exclude = ["template"] if agent.template_id is None else None
+    try:
+        agent.full_clean(exclude=exclude, validate_constraints=not slug_taken)
+    except ValidationError as error:
+        for field, messages in error.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+    return tools, targets
+
+
+def _agent_instance_save(*, agent: AgentInstance, tools: list[Tool], targets: list[AgentInstance]) -> None:
+    try:
+        with transaction.atomic():
+            agent.save()
+    except IntegrityError as error:
+        # Another request took the slug between the check and the save.
+        raise ValidationError({"slug": "This account already has an agent with this slug."}) from error
+    agent.tools.set(tools)
+    agent.handoff_targets.set(targets)
+
+
+@transaction.atomic
+def agent_instance_create(*, account: Account, data: Mapping[str, Any]) -> AgentInstance:
+    """Create an agent of ``account``. ``data`` has the model's fields, with the template, tools
+    and hand-off targets given by slug (a missing config is the template's default_config).
+    Raises ValidationError with per-field messages."""
+    agent = AgentInstance(account=account)
+    tools, targets = _agent_instance_apply(agent=agent, data=data)
+    _agent_instance_save(agent=agent, tools=tools, targets=targets)
+    return agent
+
+
+@transaction.atomic
+def agent_instance_update(*, agent: AgentInstance, data: Mapping[str, Any]) -> AgentInstance:
+    """Replace ``agent``'s configuration with ``data`` (as for :func:`agent_instance_create`)."""
+    tools, targets = _agent_instance_apply(agent=agent, data=data)
+    _agent_instance_save(agent=agent, tools=tools, targets=targets)
+    return agent
+
+
+def agent_instance_delete(*, agent: AgentInstance) -> None:
+    agent.delete()

@@ -2,10 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from config.api import api
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="conversations:chat", permanent=False)),
     path("accounts/", include("accounts.urls")),
     path("chat/", include("conversations.urls")),
     path("healthz", include("health.urls")),
     path("admin/", admin.site.urls),
+    path("api/", api.urls),
 ]

@@ -1,0 +1,72 @@
+"""The HTTP API, mounted at /api/: schema at /api/openapi.json, docs at /api/docs.
+
+Every route needs ``Authorization: Bearer <token>`` (see ``accounts.auth``). Errors share
+one shape: ``{"detail": "..."}``, plus ``"errors": {field: [messages]}`` for invalid input.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI, Swagger
+from ninja.errors import AuthenticationError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from accounts.auth import TokenAuth
+from agents.api import router as agents_router
+
+INVALID_INPUT = "Invalid input"
+
+api = NinjaAPI(
+    title="Agent Operations API",
+    version="1",
+    auth=TokenAuth(),
+    urls_namespace="api",
+    # With "ninja" in INSTALLED_APPS the docs page loads Swagger UI from the wheel's
+    # static files (served by WhiteNoise), never from a CDN.
+    docs=Swagger(),
+)
+
+
+# --- Errors ----------------------------------------------------------------------------
+
+
+def _field_name(loc: tuple | list) -> str:
+    """('body', 'payload', 'config', 'max_results') -> 'config.max_results'; ('path', 'agent') -> 'agent'."""
+    source, *rest = [str(part) for part in loc] or ["body"]
+    if source == "body":
+        rest = rest[1:]  # the name of the view's body parameter
+    return ".".join(rest) or source
+
+
+def _invalid_input(request: HttpRequest, errors: dict[str, list[str]]) -> HttpResponse:
+    return api.create_response(request, {"detail": INVALID_INPUT, "errors": errors}, status=400)
+
+
+@api.exception_handler(NinjaValidationError)
+def on_invalid_request(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    errors: dict[str, list[str]] = {}
+    for error in exc.errors:
+        errors.setdefault(_field_name(error.get("loc", ())), []).append(error.get("msg", "Invalid value."))
+    return _invalid_input(request, errors)
+
+
+@api.exception_handler(DjangoValidationError)
+def on_invalid_data(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+    errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+    return _invalid_input(request, errors)
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return api.create_response(request, {"detail": "Not found."}, status=404)
+
+
+@api.exception_handler(AuthenticationError)
+def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    response = api.create_response(request, {"detail": "Unauthorized"}, status=401)
+    response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+api.add_router("", agents_router)
