@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from functools import partial
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.template.loader import render_to_string
@@ -14,6 +16,11 @@ from conversations.selectors import (
 )
 from conversations.streaming import StreamCursor
 
+# Off the shared thread: database_sync_to_async defaults to one thread per process for
+# every socket (Django gives only HTTP requests their own), which queued every socket's
+# re-render behind the others under load.
+db = partial(database_sync_to_async, thread_sensitive=False)
+
 
 class ConversationConsumer(AsyncWebsocketConsumer):
     """Authorises the socket, joins the conversation's group and forwards its
@@ -21,7 +28,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         session = self.scope.get("session")
-        conversation = await database_sync_to_async(conversation_for_socket)(
+        conversation = await db(conversation_for_socket)(
             user=self.scope["user"],
             account_id=session.get(SESSION_ACCOUNT_KEY) if session else None,
             pk=int(self.scope["url_route"]["kwargs"]["conversation_id"]),
@@ -35,7 +42,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         # Join first, then read: anything published after the read arrives as an event.
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
-        latest = await database_sync_to_async(message_latest_reply)(conversation_id=conversation.pk)
+        latest = await db(message_latest_reply)(conversation_id=conversation.pk)
         if latest is not None:
             await self._send_message(latest)
 
@@ -62,15 +69,11 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         await self._rerender(event["message_id"])
 
     async def _rerender(self, message_id: int) -> None:
-        message = await database_sync_to_async(message_in_conversation)(
-            conversation_id=self.conversation_id, pk=message_id
-        )
+        message = await db(message_in_conversation)(conversation_id=self.conversation_id, pk=message_id)
         if message is not None:
             await self._send_message(message)
 
     async def _send_message(self, message: Message) -> None:
         self.cursor.rendered(message.pk, len(message.content))
-        html = await database_sync_to_async(render_to_string)(
-            "conversations/_message.html", {"message": message, "oob": True}
-        )
+        html = await db(render_to_string)("conversations/_message.html", {"message": message, "oob": True})
         await self.send(text_data=html)

@@ -6,12 +6,12 @@ renders each event for its own socket.
 
 from __future__ import annotations
 
-import asyncio
-import os
-import threading
+from functools import cache
 from typing import Literal, TypedDict
 
+import redis
 from channels.layers import get_channel_layer
+from django.conf import settings
 
 
 class FrameEvent(TypedDict):
@@ -44,26 +44,33 @@ def message_event(*, message_id: int) -> MessageEvent:
     return {"type": "chat.message", "message_id": message_id}
 
 
-# One event loop per process, in a thread, keeps one Redis connection pool for all
-# publishes; async_to_sync would open a new loop (and connection) per call.
-_loop: asyncio.AbstractEventLoop | None = None
-_loop_pid: int | None = None
-_loop_lock = threading.Lock()
-
-
-def _publisher_loop() -> asyncio.AbstractEventLoop:
-    global _loop, _loop_pid
-    with _loop_lock:
-        if _loop is None or _loop_pid != os.getpid():  # a forked child needs its own
-            _loop = asyncio.new_event_loop()
-            threading.Thread(target=_loop.run_forever, name="channel-publisher", daemon=True).start()
-            _loop_pid = os.getpid()
-        return _loop
-
-
 def publish(conversation_id: int, event: FrameEvent | MessageEvent) -> None:
+    """Send an event to everyone watching the conversation, from synchronous code.
+
+    A plain Redis PUBLISH in the calling thread, in the channel layer's own wire format.
+    The layer's async ``group_send`` funnels every thread of a worker through one event
+    loop and one lock per connection; measured at 50 concurrent replies, waiting for that
+    lock was most of the chunk-to-browser latency (bench/stream_overhead.py).
+    """
     layer = get_channel_layer()
-    future = asyncio.run_coroutine_threadsafe(
-        layer.group_send(conversation_group(conversation_id), event), _publisher_loop()
+    _redis().publish(_group_channel(conversation_group(conversation_id)), layer.serialize(event))
+
+
+def _group_channel(group: str) -> str:
+    # channels_redis.pubsub names a group's Redis channel "<prefix>__group__<group>";
+    # tests/conversations/test_socket.py proves the consumer receives what this sends.
+    prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"].get("prefix", "asgi")
+    return f"{prefix}__group__{group}"
+
+
+@cache
+def _redis() -> redis.Redis:
+    # redis-py pools connections per client and is safe to share between threads.
+    # A forked Celery child re-creates its pool on first use (redis-py checks the pid).
+    host = settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]
+    return redis.Redis.from_url(
+        host["address"],
+        max_connections=host.get("max_connections"),
+        socket_timeout=host.get("socket_timeout"),
+        socket_connect_timeout=host.get("socket_connect_timeout"),
     )
-    future.result(timeout=10)
