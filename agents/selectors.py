@@ -22,7 +22,9 @@ def agents_active_for_account(*, account_id: int) -> QuerySet[AgentInstance]:
 def routing_profiles_for_account(*, account: Account) -> list:
     """The account's active agents as the router sees them (agents with no routing
     examples, like the general assistant, are not routed to)."""
-    routable = [a for a in agents_active_for_account(account_id=account.pk).order_by("slug") if a.routing_examples]
+    routable = [
+        a for a in agents_active_for_account(account_id=account.pk).order_by("slug") if a.routing_examples
+    ]
     if not routable:
         return []
     from agents.routing.router import AgentProfile

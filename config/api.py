@@ -14,6 +14,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from accounts.auth import TokenAuth
 from agents.api import router as agents_router
+from conversations.api import router as chat_router
 
 INVALID_INPUT = "Invalid input"
 
@@ -70,3 +71,4 @@ def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpRe
 
 
 api.add_router("", agents_router)
+api.add_router("", chat_router)

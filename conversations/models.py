@@ -12,6 +12,9 @@ class Conversation(models.Model):
     agent = models.ForeignKey(
         AgentInstance, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    routed = models.BooleanField(
+        default=True, help_text="Off for a conversation with one chosen agent: no router, no hand-offs."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -90,3 +90,32 @@ def reply_steps(*, message: Message) -> dict:
         "tool_calls": list(turn.tool_calls.select_related("agent", "approval")),
         "guardrails": list(turn.guardrail_events.all()),
     }
+
+
+def reply_wait(*, reply_id: int, timeout: float) -> Message:
+    """The reply once it stops running (finished, failed or waiting for approval),
+    or as it is when ``timeout`` seconds have passed."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        reply = Message.objects.select_related("agent").get(pk=reply_id)
+        if reply.status not in (Message.Status.PENDING, Message.Status.STREAMING):
+            return reply
+        if time.monotonic() >= deadline:
+            return reply
+        time.sleep(0.1)
+
+
+def approval_for_user(*, user: AbstractBaseUser, pk: int):
+    """An approval in a conversation of one of the user's accounts (any member may
+    decide), or 404."""
+    from accounts.selectors import memberships_for_user
+    from conversations.models import Approval
+
+    accounts = memberships_for_user(user=user).values("account_id")
+    return get_object_or_404(
+        Approval.objects.select_related("tool_call__turn", "conversation"),
+        pk=pk,
+        conversation__account_id__in=accounts,
+    )

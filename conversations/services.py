@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account
+from agents.models import AgentInstance
 from agents.selectors import agent_default_for_account
 from conversations.models import Approval, Conversation, Message, ToolGrant
 from conversations.realtime import message_event, publish
@@ -32,9 +33,19 @@ def message_clean_content(content: str) -> str:
     return content
 
 
-def conversation_start(*, account: Account, user: AbstractBaseUser) -> Conversation:
+def conversation_start(
+    *, account: Account, user: AbstractBaseUser, agent: AgentInstance | None = None
+) -> Conversation:
+    """A routed conversation, or, given an agent, one that only that agent answers."""
+    if agent is not None and agent.account_id != account.pk:
+        raise ValidationError({"agent": "That agent belongs to another account."})
+    if agent is not None and agent.status != AgentInstance.Status.ACTIVE:
+        raise ValidationError({"agent": f"Agent {agent.slug} is not available in this account."})
     return Conversation.objects.create(
-        account=account, user=user, agent=agent_default_for_account(account=account)
+        account=account,
+        user=user,
+        agent=agent or agent_default_for_account(account=account),
+        routed=agent is None,
     )
 
 

@@ -143,6 +143,7 @@ class TurnRunner:
             current=conversation.agent,
             text=self.reply.reply_to.content,
             is_first=is_first,
+            routed=conversation.routed,
         )
         self.state.update(
             routed=True, agent=routing.agent.slug, steps={}, edges=[], transcript=[], step_index=0
@@ -179,7 +180,11 @@ class TurnRunner:
             self.state["step_index"] = self.state.get("step_index", 0) + 1
             self.state["step_open"] = True
             self.save()
-        targets = [t for t in agent.handoff_targets.all() if t.status == AgentInstance.Status.ACTIVE]
+        targets = [
+            t
+            for t in agent.handoff_targets.all()
+            if t.status == AgentInstance.Status.ACTIVE and self.conversation.routed
+        ]
         stream = ChatStream(
             messages=self._messages_for(agent),
             account_id=self.conversation.account_id,
@@ -249,7 +254,7 @@ class TurnRunner:
         parsed = toolbox.parse_call(call["name"], call["arguments"])
         reason = str(parsed.arguments.get("reason") or "no reason given")
         target = self.agents.get(slug)
-        allowed = {t.pk for t in agent.handoff_targets.all()}
+        allowed = {t.pk for t in agent.handoff_targets.all()} if self.conversation.routed else set()
         if target is None or target.pk not in allowed or target.status != AgentInstance.Status.ACTIVE:
             self._guard(
                 agent, GuardrailEvent.Kind.HANDOFF_REFUSED, f"{agent.slug} may not hand off to {slug}"

@@ -14,7 +14,11 @@ class Routing:
     handoff_reason: str | None = None  # set when the intent moved away from the current agent
 
 
-def route_message(*, account, current: AgentInstance | None, text: str, is_first: bool) -> Routing:
+def route_message(
+    *, account, current: AgentInstance | None, text: str, is_first: bool, routed: bool = True
+) -> Routing:
+    if not routed and current is not None:
+        return Routing(agent=current)  # a conversation with one chosen agent
     profiles = routing_profiles_for_account(account=account)
     agents = {a.slug: a for a in AgentInstance.objects.filter(account=account, status="active")}
     if not profiles:

@@ -1,0 +1,127 @@
+"""The chat API: straight to one agent, routed across the account's agents, and
+deciding approvals. Replies come back once the turn finishes or pauses for approval."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest
+from ninja import Router
+from ninja.errors import HttpError
+
+from accounts.selectors import memberships_for_user
+from agents.api_selectors import agent_instance_for_account, membership_for_account_slug
+from conversations.models import Approval, Conversation, Message
+from conversations.schemas import ApprovalIn, ChatIn, ChatOut
+from conversations.selectors import (
+    approval_for_user,
+    conversation_get,
+    reply_steps,
+    reply_wait,
+)
+from conversations.services import (
+    ApprovalAlreadyDecided,
+    ReplyInFlight,
+    approval_decide,
+    conversation_start,
+    message_send,
+)
+
+router = Router(tags=["chat"])
+
+
+def chat_response(reply: Message) -> dict:
+    steps = reply_steps(message=reply)
+    pending = next(
+        (
+            c
+            for c in steps["tool_calls"]
+            if c.status == "awaiting_approval" and c.approval.decision == "pending"
+        ),
+        None,
+    )
+    return {
+        "conversation_id": reply.conversation_id,
+        "message_id": reply.pk,
+        "status": reply.status,
+        "reply": reply.content,
+        "agent": reply.agent.slug if reply.agent else None,
+        "model": reply.model,
+        "error": reply.error,
+        "handoffs": [
+            {
+                "from_agent": h.from_agent.slug if h.from_agent else None,
+                "to_agent": h.to_agent.slug if h.to_agent else "",
+                "reason": h.reason,
+                "via": h.via,
+            }
+            for h in steps["handoffs"]
+        ],
+        "pending_approval": (
+            {
+                "id": pending.approval.pk,
+                "tool": pending.tool_slug,
+                "arguments": pending.arguments,
+                "agent": pending.agent.slug if pending.agent else None,
+            }
+            if pending
+            else None
+        ),
+    }
+
+
+def _send(request: HttpRequest, conversation: Conversation, payload: ChatIn) -> dict:
+    try:
+        _, reply = message_send(conversation=conversation, user=request.user, content=payload.message)
+    except ReplyInFlight as error:
+        raise HttpError(409, " ".join(error.messages)) from error
+    return chat_response(reply_wait(reply_id=reply.pk, timeout=payload.wait_seconds))
+
+
+@router.post("/accounts/{account}/agents/{agent}/chat", response=ChatOut, summary="Chat with one agent")
+def chat_with_agent(request: HttpRequest, account: str, agent: str, payload: ChatIn):
+    membership = membership_for_account_slug(user=request.user, account_slug=account)
+    if membership is None:
+        raise Http404
+    if payload.conversation_id is not None:
+        conversation = conversation_get(
+            account=membership.account, user=request.user, pk=payload.conversation_id
+        )
+        if conversation.routed or conversation.agent is None or conversation.agent.slug != agent:
+            raise Http404
+    else:
+        chosen = agent_instance_for_account(account=membership.account, slug=agent)
+        if chosen is None:
+            raise Http404
+        conversation = conversation_start(account=membership.account, user=request.user, agent=chosen)
+    return _send(request, conversation, payload)
+
+
+@router.post("/chat/multi-agent/message", response=ChatOut, summary="Send a message to the routed agents")
+def chat_multi_agent(request: HttpRequest, payload: ChatIn):
+    memberships = memberships_for_user(user=request.user)
+    membership = (
+        memberships.filter(account__slug=payload.account).first() if payload.account else memberships.first()
+    )
+    if membership is None:
+        raise Http404
+    if payload.conversation_id is not None:
+        conversation = conversation_get(
+            account=membership.account, user=request.user, pk=payload.conversation_id
+        )
+    else:
+        conversation = conversation_start(account=membership.account, user=request.user)
+    return _send(request, conversation, payload)
+
+
+@router.post("/approvals/{approval_id}", response=ChatOut, summary="Approve or deny a pending action")
+def approval_decide_api(request: HttpRequest, approval_id: int, payload: ApprovalIn):
+    approval: Approval = approval_for_user(user=request.user, pk=approval_id)
+    try:
+        approval_decide(
+            approval=approval,
+            user=request.user,
+            approve=payload.decision == "approve",
+            allow_for_conversation=payload.allow_for_conversation,
+        )
+    except ApprovalAlreadyDecided as error:
+        raise HttpError(409, " ".join(error.messages)) from error
+    return chat_response(reply_wait(reply_id=approval.tool_call.turn.reply_id, timeout=payload.wait_seconds))
