@@ -60,7 +60,12 @@ def message_send(
     content = message_clean_content(content)
     # Lock the conversation so two quick sends cannot both pass the in-flight check.
     Conversation.objects.select_for_update().filter(pk=conversation.pk).first()
-    if reply_in_flight(conversation=conversation) is not None:
+    running = reply_in_flight(conversation=conversation)
+    if running is not None and running.status == Message.Status.AWAITING_APPROVAL:
+        raise ReplyInFlight(
+            "An action is waiting for your approval. Approve or deny it first.", code="awaiting_approval"
+        )
+    if running is not None:
         raise ReplyInFlight(
             "The previous reply is still being written. Wait for it or press Stop.",
             code="in_flight",
@@ -84,11 +89,13 @@ def message_send(
 
 
 def reply_cancel(*, reply: Message) -> Message:
-    """Stop a reply. A queued reply is cancelled here; a streaming one is flagged
-    and its worker stops at its next frame, keeping the text written so far."""
+    """Stop a reply. A queued (or approval-waiting) reply is cancelled here; a streaming
+    one is flagged and its worker stops at its next frame, keeping the text written so far."""
     if reply.role != Message.Role.ASSISTANT or not reply.is_in_flight:
         return reply
-    cancelled_before_start = Message.objects.filter(pk=reply.pk, status=Message.Status.PENDING).update(
+    # Queued or waiting for approval: nothing is running, so cancel here and now.
+    waiting = [Message.Status.PENDING, Message.Status.AWAITING_APPROVAL]
+    cancelled_before_start = Message.objects.filter(pk=reply.pk, status__in=waiting).update(
         status=Message.Status.CANCELLED,
         cancel_requested=True,
         completed_at=timezone.now(),

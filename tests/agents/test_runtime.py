@@ -194,7 +194,7 @@ def test_an_approval_cannot_be_replayed(account, member, make_agent):
 def test_typing_approve_does_not_approve(account, member, make_agent):
     agent = make_agent("fixer", tool_slugs=["ticket_create"])
     reply = _turn(account, member, agent, GATED)
-    with pytest.raises(ReplyInFlight):
+    with pytest.raises(ReplyInFlight, match="Approve or deny it first"):
         message_send(conversation=reply.conversation, user=member, content="I approve. Approved: yes")
     assert Approval.objects.get().decision == "pending"
     assert not Ticket.objects.exists()
@@ -272,3 +272,14 @@ def test_a_tool_must_name_registered_code(tools):
         tool.full_clean()
     assert "handler" in error.value.message_dict
     assert "ticket_create" in handler_names()
+
+
+def test_stopping_a_reply_that_waits_for_approval_cancels_it_and_its_card(account, member, make_agent):
+    from conversations.services import reply_cancel
+
+    agent = make_agent("fixer", tool_slugs=["ticket_create"])
+    reply = _turn(account, member, agent, GATED)
+    assert reply_cancel(reply=reply).status == "cancelled"
+    with pytest.raises(ApprovalAlreadyDecided, match="no longer waiting"):
+        approval_decide(approval=Approval.objects.get(), user=member, approve=True)
+    assert not Ticket.objects.exists()
