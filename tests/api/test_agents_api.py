@@ -364,6 +364,9 @@ def test_openapi_schema_lists_every_path(client):
         "/api/agentic-workflows",
         "/api/accounts/{account}/agents",
         "/api/accounts/{account}/agents/{agent}",
+        "/api/accounts/{account}/agents/{agent}/chat",
+        "/api/chat/multi-agent/message",
+        "/api/approvals/{approval_id}",
     }
     assert set(paths["/api/accounts/{account}/agents"]) == {"get", "post"}
     assert set(paths["/api/accounts/{account}/agents/{agent}"]) == {"get", "put", "delete"}
