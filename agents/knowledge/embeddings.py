@@ -42,7 +42,9 @@ def embed(texts: list[str]) -> np.ndarray:
     if not texts:
         return np.zeros((0, 384), dtype=np.float32)
     with _lock:  # the model is shared by the worker's threads
-        vectors = _model().encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
+        vectors = _model().encode(
+            texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
     return vectors.astype(np.float32)
 
 

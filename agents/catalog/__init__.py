@@ -1,0 +1,1 @@
+"""Plain-data agent catalogs (no Django imports)."""
