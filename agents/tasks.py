@@ -5,10 +5,21 @@ from celery.signals import worker_ready
 from agents.llm.gateway import uses_offline_model
 
 
-@worker_ready.connect
-def warm_up_offline_model(**_kwargs) -> None:
-    if uses_offline_model():
-        from agents.knowledge.embeddings import warm_up
+def _warm_up() -> None:
+    from django.db import connections
 
-        # In the background: the worker takes tasks while the model loads.
-        threading.Thread(target=warm_up, name="warm-up-embeddings", daemon=True).start()
+    from agents.knowledge.embeddings import warm_up
+    from agents.runtime.routing import warm_up_routers
+
+    try:
+        if uses_offline_model():
+            warm_up()
+        warm_up_routers()
+    finally:
+        connections.close_all()
+
+
+@worker_ready.connect
+def warm_up_models(**_kwargs) -> None:
+    # In the background: the worker takes tasks while the models load.
+    threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()

@@ -40,3 +40,14 @@ def route_message(
     if shift is None or shift.agent not in agents:
         return Routing(agent=current)
     return Routing(agent=agents[shift.agent], handoff_reason=shift.reason)
+
+
+def warm_up_routers() -> None:
+    """Build every account's router now, so the first message does not wait for it."""
+    from accounts.models import Account
+    from agents.routing.router import router_for_profiles
+
+    for account in Account.objects.all():
+        profiles = routing_profiles_for_account(account=account)
+        if profiles:
+            router_for_profiles(profiles)
