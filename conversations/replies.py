@@ -40,7 +40,7 @@ def reply_claim(*, message_id: int) -> Message | None:
         reply = (
             # Lock only the reply row: PostgreSQL cannot lock the nullable side of a join.
             Message.objects.select_for_update(of=("self",))
-            .select_related("agent", "reply_to", "conversation")
+            .select_related("agent", "reply_to", "conversation__account", "conversation__agent")
             .filter(pk=message_id, role=Message.Role.ASSISTANT)
             .first()
         )
@@ -117,6 +117,7 @@ class _Writer:
     pending: str = ""
     seq: int = 0
     last_flush: float = 0.0
+    lease_renewed: float = 0.0
 
     def add(self, chunk: str) -> bool:
         self.pending += chunk
@@ -132,12 +133,7 @@ class _Writer:
         if not self.pending:
             return self._renew()
         start, piece = len(self.text), self.pending
-        owned = Message.objects.filter(
-            pk=self.reply.pk,
-            status=Status.STREAMING,
-            attempts=self.reply.attempts,
-            cancel_requested=False,
-        ).update(
+        owned = self._owned().update(
             content=self.text + piece,
             frames=self.seq + 1,
             lease_expires_at=_lease_expiry(),
@@ -145,6 +141,7 @@ class _Writer:
         )
         if not owned:
             return False
+        self.lease_renewed = time.monotonic()
         self.text += piece
         self.pending = ""
         self.seq += 1
@@ -154,15 +151,20 @@ class _Writer:
         )
         return True
 
-    def _renew(self) -> bool:
-        return bool(
-            Message.objects.filter(
-                pk=self.reply.pk,
-                status=Status.STREAMING,
-                attempts=self.reply.attempts,
-                cancel_requested=False,
-            ).update(lease_expires_at=_lease_expiry())
+    def _owned(self):
+        return Message.objects.filter(
+            pk=self.reply.pk, status=Status.STREAMING, attempts=self.reply.attempts, cancel_requested=False
         )
+
+    def _renew(self) -> bool:
+        """Still ours? A read, except when a third of the lease has gone by: then the
+        lease is renewed too (a write, and a commit, that most checkpoints can skip)."""
+        if time.monotonic() - self.lease_renewed < settings.REPLY_LEASE_SECONDS / 3:
+            return self._owned().exists()
+        if not self._owned().update(lease_expires_at=_lease_expiry()):
+            return False
+        self.lease_renewed = time.monotonic()
+        return True
 
 
 UNEXPECTED_ERROR = (
@@ -177,7 +179,8 @@ def reply_generate(*, message_id: int) -> None:
     reply = reply_claim(message_id=message_id)
     if reply is None:
         return
-    writer = _Writer(reply=reply, text=reply.content, seq=reply.frames, last_flush=time.monotonic())
+    now = time.monotonic()
+    writer = _Writer(reply=reply, text=reply.content, seq=reply.frames, last_flush=now, lease_renewed=now)
     conversation_id = reply.conversation_id
 
     def notify() -> None:

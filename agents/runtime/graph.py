@@ -87,6 +87,7 @@ class TurnRunner:
         self.notify = notify  # tells sockets the message's steps changed
         self.deadline = time.monotonic() + settings.CELERY_TASK_SOFT_TIME_LIMIT
         self.usage = StreamResult()
+        self._history: list[dict] | None = None
         self.turn, _ = Turn.objects.get_or_create(
             reply=reply, defaults={"conversation": self.conversation, "state": {}}
         )
@@ -101,13 +102,17 @@ class TurnRunner:
     # -- checkpoint ------------------------------------------------------------------
 
     def save(self) -> None:
-        # The checkpoint records how much answer text is durable, so a resumed attempt
-        # drops only what the interrupted step wrote.
-        if not self.writer.flush():
+        # Answer text is made durable (and only then published) before the checkpoint,
+        # which records how much of it there is: a resumed attempt drops only what the
+        # interrupted step wrote.
+        if self.writer.pending and not self.writer.flush():
             raise Superseded
-        self.state["text_len"] = len(self.writer.text)
-        self.turn.state = self.state
-        self.turn.save(update_fields=["state", "updated_at"])
+        with transaction.atomic():  # the ownership check and the checkpoint: one commit
+            if not self.writer.flush():
+                raise Superseded
+            self.state["text_len"] = len(self.writer.text)
+            self.turn.state = self.state
+            self.turn.save(update_fields=["state", "updated_at"])
 
     # -- the loop ----------------------------------------------------------------------
 
@@ -221,7 +226,9 @@ class TurnRunner:
         return None
 
     def _messages_for(self, agent: AgentInstance) -> list[dict]:
-        history = [m for m in model_history(reply=self.reply) if m["role"] != "system"]
+        if self._history is None:  # the conversation before this turn cannot change during it
+            self._history = [m for m in model_history(reply=self.reply) if m["role"] != "system"]
+        history = self._history
         system = agent.system_prompt or f"You are {agent.name}."
         return [{"role": "system", "content": system}, *history, *self.state.get("transcript", [])]
 
