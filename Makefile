@@ -12,9 +12,9 @@ $(BIN)/python:
 	@echo ">> creating virtual environment in $(VENV)"
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): requirements.txt | $(BIN)/python
+$(STAMP): requirements.txt constraints.txt | $(BIN)/python
 	@echo ">> installing requirements (first run: a few minutes, torch CPU build included)"
-	$(BIN)/python -m pip install --progress-bar on -r requirements.txt
+	$(BIN)/python -m pip install --progress-bar on -r requirements.txt -c constraints.txt
 	@touch $(STAMP)
 
 install: $(STAMP)
