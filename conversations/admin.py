@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from conversations.models import Conversation, Message
+from conversations.models import Approval, Conversation, GuardrailEvent, Handoff, Message, ToolCall
 
 
 class MessageInline(admin.TabularInline):
@@ -36,3 +36,52 @@ class MessageAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Audit records: written by the runtime, read by people."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Approval)
+class ApprovalAdmin(ReadOnlyAdmin):
+    list_display = [
+        "pk",
+        "tool_call",
+        "conversation",
+        "decision",
+        "decided_by",
+        "decided_at",
+        "allow_for_conversation",
+    ]
+    list_filter = ["decision", "conversation__account"]
+    list_select_related = ["tool_call", "conversation", "decided_by"]
+
+
+@admin.register(ToolCall)
+class ToolCallAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "tool_slug", "agent", "status", "conversation", "idempotency_key", "created_at"]
+    list_filter = ["status", "tool_slug", "conversation__account"]
+    list_select_related = ["agent", "conversation"]
+
+
+@admin.register(Handoff)
+class HandoffAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "conversation", "from_agent", "to_agent", "via", "reason", "created_at"]
+    list_filter = ["via", "conversation__account"]
+    list_select_related = ["conversation", "from_agent", "to_agent"]
+
+
+@admin.register(GuardrailEvent)
+class GuardrailEventAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "kind", "agent", "conversation", "detail", "created_at"]
+    list_filter = ["kind", "conversation__account"]
+    list_select_related = ["agent", "conversation"]

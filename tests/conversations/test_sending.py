@@ -121,3 +121,24 @@ def test_the_conversation_list_shows_only_my_conversations(
     theirs.save()
     page = member_client.get("/chat/").content.decode()
     assert "Mine" in page and "Theirs" not in page
+
+
+def test_deciding_another_accounts_approval_is_404(outsider_client, conversation, member):
+    from conversations.models import Approval, ToolCall, Turn
+
+    _, reply = message_send(conversation=conversation, user=member, content="hi")
+    turn = Turn.objects.create(reply=reply, conversation=conversation)
+    call = ToolCall.objects.create(
+        conversation=conversation,
+        turn=turn,
+        tool_slug="ticket_create",
+        idempotency_key="k1",
+        status="awaiting_approval",
+    )
+    approval = Approval.objects.create(tool_call=call, conversation=conversation)
+    response = outsider_client.post(
+        f"/chat/{conversation.pk}/approvals/{approval.pk}/", {"decision": "approve"}, **HTMX
+    )
+    assert response.status_code == 404
+    approval.refresh_from_db()
+    assert approval.decision == "pending"
