@@ -84,3 +84,16 @@ def stack(django_db_setup, django_db_blocker) -> Iterator[Stack]:
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture
+def crash_stack(django_db_setup) -> Iterator[Stack]:
+    """A stack of its own, with a short lease so a crash test need not wait the
+    production 90 s for the recovery of a killed worker's reply."""
+    running = Stack(REPLY_LEASE_SECONDS="2")
+    try:
+        running.start_web()
+        running.start_worker()
+        yield running
+    finally:
+        running.stop()

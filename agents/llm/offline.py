@@ -12,14 +12,13 @@ from __future__ import annotations
 import json
 import re
 import time
-import uuid
 from collections.abc import Iterator
 
 from django.conf import settings
 from litellm import CustomLLM
 from litellm.types.utils import GenericStreamingChunk, ModelResponse
 
-from agents.llm.streaming import chunk, final_chunk, last_user_text, rough_token_count
+from agents.llm.streaming import chunk, final_chunk, last_user_text, rough_token_count, tool_call_chunk
 
 ACTION_REQUEST = re.compile(
     r"\b(create|open|raise|log|file|submit|update|close|reopen|apply|deploy|run|execute|enable|disable|"
@@ -98,17 +97,6 @@ def next_tool_call(messages: list[dict], account_id: int, tools: set[str]) -> tu
     return None
 
 
-def _tool_call_chunk(name: str, arguments: dict) -> GenericStreamingChunk:
-    piece = chunk("")
-    piece["tool_use"] = {
-        "id": f"call_{uuid.uuid4().hex[:12]}",
-        "type": "function",
-        "function": {"name": name, "arguments": json.dumps(arguments)},
-        "index": 0,
-    }
-    return piece
-
-
 class OfflineKnowledgeModel(CustomLLM):
     def streaming(self, model, messages, *args, **kwargs) -> Iterator[GenericStreamingChunk]:
         account_id = _account_id(kwargs)
@@ -117,7 +105,7 @@ class OfflineKnowledgeModel(CustomLLM):
         if messages and messages[-1].get("role") == "tool":
             text = answer_from_tool_result(messages, account_id)
         elif tools and (call := next_tool_call(messages, account_id, tools)) is not None:
-            yield _tool_call_chunk(*call)
+            yield tool_call_chunk(*call)
             yield final_chunk(prompt_tokens=prompt_tokens, completion_tokens=1)
             return
         else:

@@ -25,13 +25,12 @@ from __future__ import annotations
 import json
 import re
 import time
-import uuid
 from collections.abc import Iterator
 
 from litellm import CustomLLM
 from litellm.types.utils import GenericStreamingChunk, ModelResponse
 
-from agents.llm.streaming import chunk, final_chunk, last_user_text, rough_token_count
+from agents.llm.streaming import chunk, final_chunk, last_user_text, rough_token_count, tool_call_chunk
 
 DIRECTIVE = re.compile(r"\b(count|delay|fail)=([0-9.]+)")
 
@@ -72,17 +71,6 @@ def agent_action(prompt: str, agent: str, step: int) -> str | None:
             actions = [a.strip() for a in match.group(2).split(";") if a.strip()]
             return actions[min(step, len(actions)) - 1] if actions else None
     return None
-
-
-def tool_call_chunk(name: str, arguments: dict) -> GenericStreamingChunk:
-    piece = chunk("")
-    piece["tool_use"] = {
-        "id": f"call_{uuid.uuid4().hex[:12]}",
-        "type": "function",
-        "function": {"name": name, "arguments": json.dumps(arguments)},
-        "index": 0,
-    }
-    return piece
 
 
 def action_chunks(action: str, messages: list[dict]) -> Iterator[GenericStreamingChunk]:

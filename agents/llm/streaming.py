@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import uuid
+
 from litellm.types.utils import GenericStreamingChunk
 
 
@@ -14,6 +17,18 @@ def chunk(text: str) -> GenericStreamingChunk:
         "usage": None,
         "index": 0,
     }
+
+
+def tool_call_chunk(name: str, arguments: dict) -> GenericStreamingChunk:
+    """A call of tool ``name``, in one chunk (id, name and all arguments at once)."""
+    piece = chunk("")
+    piece["tool_use"] = {
+        "id": f"call_{uuid.uuid4().hex[:12]}",
+        "type": "function",
+        "function": {"name": name, "arguments": json.dumps(arguments)},
+        "index": 0,
+    }
+    return piece
 
 
 def final_chunk(*, prompt_tokens: int, completion_tokens: int) -> GenericStreamingChunk:

@@ -1,8 +1,6 @@
 """kill -9 the worker in the middle of a multi-step turn: it resumes from its
 checkpoint, and the tool call it had completed is not run again."""
 
-import time
-
 import pytest
 from django.utils import timezone
 
@@ -10,8 +8,7 @@ from agents.catalog.install import tools_install
 from agents.models import AgentInstance, AgentTemplate, Ticket
 from conversations.models import Approval, Message, ToolCall
 from conversations.services import conversation_start
-from tests.support.live import http_client
-from tests.support.stack import Stack
+from tests.support.live import http_client, wait_for
 
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
 
@@ -19,24 +16,6 @@ WORDS = 120
 SCRIPT = '@fixer: tool ticket_create {"title": "Crash test"}; wait 0.03 ' + " ".join(
     f"w{i}" for i in range(1, WORDS + 1)
 )
-
-
-@pytest.fixture
-def crash_stack(django_db_setup):
-    running = Stack(REPLY_LEASE_SECONDS="2")
-    running.start_web()
-    running.start_worker()
-    yield running
-    running.stop()
-
-
-def _wait_for(predicate, timeout: float, message: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.05)
-    raise AssertionError(message)
 
 
 def test_a_turn_resumes_after_kill_9_without_running_its_tool_twice(crash_stack, account, member):
@@ -50,7 +29,7 @@ def test_a_turn_resumes_after_kill_9_without_running_its_tool_twice(crash_stack,
 
     client = http_client(crash_stack.base_url, member)
     assert client.post(f"/chat/{conversation.pk}/messages/", data={"message": SCRIPT}).status_code == 201
-    approval = _wait_for(
+    approval = wait_for(
         lambda: Approval.objects.filter(conversation=conversation).first(), 30, "no approval card"
     )
     decided = client.post(f"/chat/{conversation.pk}/approvals/{approval.pk}/", data={"decision": "approve"})
@@ -60,18 +39,18 @@ def test_a_turn_resumes_after_kill_9_without_running_its_tool_twice(crash_stack,
         reply = Message.objects.get(conversation=conversation, role="assistant")
         return reply if reply.status == "streaming" and len(reply.content) > 20 else None
 
-    reply = _wait_for(streaming_after_the_tool, 30, "the second step never started streaming")
+    reply = wait_for(streaming_after_the_tool, 30, "the second step never started streaming")
     assert Ticket.objects.count() == 1
     crash_stack.kill_worker()
     reply.refresh_from_db()
-    _wait_for(lambda: timezone.now() > reply.lease_expires_at, 10, "lease never expired")
+    wait_for(lambda: timezone.now() > reply.lease_expires_at, 10, "lease never expired")
     crash_stack.start_worker()
 
     def finished():
         reply.refresh_from_db()
         return reply.status in {"complete", "failed"}
 
-    _wait_for(finished, 60, "the turn never finished after the crash")
+    wait_for(finished, 60, "the turn never finished after the crash")
     assert reply.status == "complete", reply.error
     assert reply.content == " ".join(f"w{i}" for i in range(1, WORDS + 1))
     assert Ticket.objects.count() == 1  # the completed call was not run again

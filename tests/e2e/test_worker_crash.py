@@ -1,39 +1,16 @@
 """kill -9 the worker in the middle of a reply: nothing the user sent is lost,
 and the reply is finished by the next worker, once, without doubled text."""
 
-import time
-
 import pytest
 from django.utils import timezone
 
 from conversations.models import Message
 from conversations.services import conversation_start
-from tests.support.live import http_client
-from tests.support.stack import Stack
+from tests.support.live import http_client, wait_for
 
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
 
 WORDS = 150
-
-
-@pytest.fixture
-def crash_stack(django_db_setup):
-    # A short lease so the test need not wait the production 90 s for recovery.
-    running = Stack(REPLY_LEASE_SECONDS="2")
-    running.start_web()
-    running.start_worker()
-    yield running
-    running.stop()
-
-
-def _wait_for(predicate, timeout: float, message: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(message)
 
 
 def test_a_reply_survives_kill_9_of_its_worker(crash_stack, account, member):
@@ -48,21 +25,21 @@ def test_a_reply_survives_kill_9_of_its_worker(crash_stack, account, member):
         reply = Message.objects.filter(conversation=conversation, role="assistant").first()
         return reply if reply and reply.status == "streaming" and len(reply.content) > 20 else None
 
-    reply = _wait_for(reply_mid_stream, 30, "the reply never started streaming")
+    reply = wait_for(reply_mid_stream, 30, "the reply never started streaming")
     crash_stack.kill_worker()
     reply.refresh_from_db()
     assert reply.status == "streaming"
     assert f"w{WORDS}" not in reply.content  # killed part-way through
 
     # Start the replacement once the dead worker's lease has run out.
-    _wait_for(lambda: timezone.now() > reply.lease_expires_at, 10, "lease never expired")
+    wait_for(lambda: timezone.now() > reply.lease_expires_at, 10, "lease never expired")
     crash_stack.start_worker()
 
     def finished():
         reply.refresh_from_db()
         return reply.status in {"complete", "failed"}
 
-    _wait_for(finished, 60, "the reply was never finished after the crash")
+    wait_for(finished, 60, "the reply was never finished after the crash")
     expected = " ".join(f"w{i}" for i in range(1, WORDS + 1))
     assert reply.status == "complete", reply.error
     assert reply.content == expected  # restarted cleanly: nothing doubled

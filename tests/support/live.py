@@ -48,3 +48,15 @@ def off_loop(query):
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(run).result()
+
+
+def wait_for(predicate, timeout: float, message: str):
+    """Poll ``predicate`` until it returns something truthy; fail with ``message``."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(0.05)
+    raise AssertionError(message)
