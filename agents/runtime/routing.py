@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agents.models import AgentInstance
-from agents.selectors import agent_default_for_account, routing_profiles_for_account
+from agents.selectors import (
+    agent_default_for_account,
+    agents_active_for_account,
+    routing_profiles_for_account,
+)
 
 
 @dataclass(frozen=True)
@@ -20,7 +24,7 @@ def route_message(
     if not routed and current is not None:
         return Routing(agent=current)  # a conversation with one chosen agent
     profiles = routing_profiles_for_account(account=account)
-    agents = {a.slug: a for a in AgentInstance.objects.filter(account=account, status="active")}
+    agents = {a.slug: a for a in agents_active_for_account(account_id=account.pk)}
     if not profiles:
         # No specialised agents: the account's general assistant answers everything.
         agent = (

@@ -6,7 +6,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.utils import timezone
 from jsonschema import Draft202012Validator
 
 from agents.models import AgentInstance, Tool
@@ -81,7 +80,3 @@ def run_tool(tool: Tool, arguments: dict, ctx: ToolContext) -> tuple[bool, Any]:
         return False, str(error)
     except TypeError as error:  # arguments the handler does not take
         return False, f"bad arguments: {error}"
-
-
-def finished_now():
-    return timezone.now()
