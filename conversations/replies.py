@@ -9,13 +9,14 @@ A reply is claimed under a lease: a worker that dies stops renewing it, and
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -187,6 +188,8 @@ def reply_generate(*, message_id: int) -> None:
         publish(conversation_id, message_event(message_id=reply.pk))
 
     runner = TurnRunner(reply, writer, notify)
+    heartbeat = _LeaseHeartbeat(reply)
+    heartbeat.start()
     try:
         outcome = runner.run()
         if not writer.flush():
@@ -205,10 +208,34 @@ def reply_generate(*, message_id: int) -> None:
         writer.flush()
         _finish_owned(reply, status=Status.FAILED, error=UNEXPECTED_ERROR, result=runner.usage)
         raise
+    finally:
+        heartbeat.stop()
     if outcome.status == Status.AWAITING_APPROVAL:
         _pause_owned(reply)
         return
     _finish_owned(reply, status=outcome.status, error=outcome.error, result=outcome.usage)
+
+
+class _LeaseHeartbeat(threading.Thread):
+    """Renews the lease while the attempt runs, also when no text flows (a model that
+    is slow to its first token, a long tool call), so recovery never takes a live reply."""
+
+    def __init__(self, reply: Message) -> None:
+        super().__init__(name=f"lease-{reply.pk}", daemon=True)
+        self.reply = reply
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.wait(settings.REPLY_LEASE_SECONDS / 3):
+                Message.objects.filter(
+                    pk=self.reply.pk, status=Status.STREAMING, attempts=self.reply.attempts
+                ).update(lease_expires_at=_lease_expiry())
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    def stop(self) -> None:
+        self.stopped.set()
 
 
 def _pause_owned(reply: Message) -> None:

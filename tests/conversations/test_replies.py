@@ -153,3 +153,24 @@ def test_stopping_a_finished_reply_changes_nothing(ask):
     reply_generate(message_id=reply.pk)
     reply.refresh_from_db()
     assert reply_cancel(reply=reply).status == Message.Status.COMPLETE
+
+
+def test_a_reply_waiting_on_a_slow_model_keeps_its_lease(ask, settings):
+    settings.REPLY_LEASE_SECONDS = 0.6  # renewed every 0.2 s by the heartbeat
+    _, reply = ask("count=1 delay=2")  # two seconds before the first token
+
+    def work() -> None:
+        try:
+            reply_generate(message_id=reply.pk)
+        finally:
+            connections.close_all()
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    time.sleep(1.2)  # two leases' worth, with no text flowing
+    reply.refresh_from_db()
+    assert reply.status == Message.Status.STREAMING and reply.content == ""
+    assert replies_recover_orphaned() == []  # still alive: not taken away
+    worker.join(timeout=10)
+    reply.refresh_from_db()
+    assert (reply.status, reply.content, reply.attempts, reply.interruptions) == ("complete", "w1", 1, 0)
