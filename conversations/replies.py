@@ -118,7 +118,6 @@ class _Writer:
     pending: str = ""
     seq: int = 0
     last_flush: float = 0.0
-    lease_renewed: float = 0.0
 
     def add(self, chunk: str) -> bool:
         self.pending += chunk
@@ -132,17 +131,15 @@ class _Writer:
         (the user pressed Stop, or the lease passed to another attempt)."""
         self.last_flush = time.monotonic()
         if not self.pending:
-            return self._renew()
+            return self._still_owned()
         start, piece = len(self.text), self.pending
         owned = self._owned().update(
             content=self.text + piece,
             frames=self.seq + 1,
-            lease_expires_at=_lease_expiry(),
             updated_at=timezone.now(),
         )
         if not owned:
             return False
-        self.lease_renewed = time.monotonic()
         self.text += piece
         self.pending = ""
         self.seq += 1
@@ -157,15 +154,9 @@ class _Writer:
             pk=self.reply.pk, status=Status.STREAMING, attempts=self.reply.attempts, cancel_requested=False
         )
 
-    def _renew(self) -> bool:
-        """Still ours? A read, except when a third of the lease has gone by: then the
-        lease is renewed too (a write, and a commit, that most checkpoints can skip)."""
-        if time.monotonic() - self.lease_renewed < settings.REPLY_LEASE_SECONDS / 3:
-            return self._owned().exists()
-        if not self._owned().update(lease_expires_at=_lease_expiry()):
-            return False
-        self.lease_renewed = time.monotonic()
-        return True
+    def _still_owned(self) -> bool:
+        """Still ours? A read: the lease itself is kept by ``_LeaseHeartbeat``."""
+        return self._owned().exists()
 
 
 UNEXPECTED_ERROR = (
@@ -181,7 +172,7 @@ def reply_generate(*, message_id: int) -> None:
     if reply is None:
         return
     now = time.monotonic()
-    writer = _Writer(reply=reply, text=reply.content, seq=reply.frames, last_flush=now, lease_renewed=now)
+    writer = _Writer(reply=reply, text=reply.content, seq=reply.frames, last_flush=now)
     conversation_id = reply.conversation_id
 
     def notify() -> None:
