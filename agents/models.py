@@ -218,3 +218,23 @@ class LiveSystemConnection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account}: {self.base_url}"
+
+
+class RoutingEvaluation(models.Model):
+    """One run of ``eval_routing`` on a labelled file: the router's measured accuracy on a
+    date, which rollout gates and the analytics pages read."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="routing_evaluations")
+    dataset = models.CharField(max_length=300, help_text="The labelled file that was evaluated.")
+    total = models.PositiveIntegerField()
+    correct = models.PositiveIntegerField()
+    accuracy = models.FloatField()
+    per_agent = models.JSONField(default=list, help_text="Precision, recall and support per agent.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["account", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.dataset}: {self.accuracy:.3f} ({self.created_at:%Y-%m-%d})"

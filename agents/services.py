@@ -6,13 +6,16 @@ import copy
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts.models import Account
-from agents.models import AgentInstance, AgentTemplate, KnowledgeArticle, Tool
+from agents.models import AgentInstance, AgentTemplate, KnowledgeArticle, RoutingEvaluation, Tool
+
+if TYPE_CHECKING:
+    from agents.routing.evaluation import EvalReport
 
 DEMO_ARTICLES_DIR = Path(__file__).resolve().parent / "knowledge" / "demo"
 
@@ -206,3 +209,18 @@ def agent_instance_update(*, agent: AgentInstance, data: Mapping[str, Any]) -> A
 
 def agent_instance_delete(*, agent: AgentInstance) -> None:
     agent.delete()
+
+
+def routing_evaluation_record(*, account: Account, dataset: str, report: EvalReport) -> RoutingEvaluation:
+    """Keep an evaluation's result, so gates and analytics read the latest measured accuracy."""
+    return RoutingEvaluation.objects.create(
+        account=account,
+        dataset=dataset[:300],
+        total=report.total,
+        correct=report.correct,
+        accuracy=report.accuracy,
+        per_agent=[
+            {"agent": s.agent, "precision": s.precision, "recall": s.recall, "support": s.support}
+            for s in report.per_agent
+        ],
+    )

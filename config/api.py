@@ -14,7 +14,11 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from accounts.auth import TokenAuth
 from agents.api import router as agents_router
+from analytics.api import router as analytics_router
 from conversations.api import router as chat_router
+from escalations.api import router as escalations_router
+from orchestration.api import router as orchestration_router
+from rollout.api import router as rollout_router
 
 INVALID_INPUT = "Invalid input"
 
@@ -72,3 +76,7 @@ def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpRe
 
 api.add_router("", agents_router)
 api.add_router("", chat_router)
+api.add_router("", rollout_router)
+api.add_router("", orchestration_router)
+api.add_router("", escalations_router)
+api.add_router("", analytics_router)

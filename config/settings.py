@@ -74,6 +74,10 @@ INSTALLED_APPS = [
     "accounts",
     "agents",
     "conversations",
+    "rollout",
+    "orchestration",
+    "escalations",
+    "analytics",
     "health",
 ]
 

@@ -6,6 +6,11 @@ from agents.models import AgentInstance
 
 
 class Conversation(models.Model):
+    class Arm(models.TextChoices):
+        # Which system served the conversation, decided by the rollout flag when it starts.
+        LEGACY = "legacy", "Legacy single agent"
+        MULTI_AGENT = "multi_agent", "Multi-agent system"
+
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="conversations")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations")
     title = models.CharField(max_length=200, blank=True)
@@ -15,6 +20,7 @@ class Conversation(models.Model):
     routed = models.BooleanField(
         default=True, help_text="Off for a conversation with one chosen agent: no router, no hand-offs."
     )
+    arm = models.CharField(max_length=20, choices=Arm.choices, default=Arm.MULTI_AGENT)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -39,6 +45,10 @@ class Message(models.Model):
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
 
+    class Feedback(models.TextChoices):
+        UP = "up", "Thumbs up"
+        DOWN = "down", "Thumbs down"
+
     IN_FLIGHT = (Status.PENDING, Status.STREAMING, Status.AWAITING_APPROVAL)
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
@@ -50,6 +60,13 @@ class Message(models.Model):
         AgentInstance, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     model = models.CharField(max_length=200, blank=True, help_text="The model that answered.")
+    # Set on an assistant-side message written by a person (an operator answering an
+    # escalation) rather than by an agent.
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    feedback = models.CharField(max_length=10, choices=Feedback.choices, blank=True)
+    feedback_at = models.DateTimeField(null=True, blank=True)
     # An assistant message is the reply to exactly one user message: a redelivered
     # task finds this row instead of writing a second reply.
     reply_to = models.OneToOneField(

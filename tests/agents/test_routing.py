@@ -360,6 +360,28 @@ def test_eval_routing_prints_the_report(db, tmp_path):
     assert text.strip().splitlines()[-1] == "accuracy: 1.000"
 
 
+@needs_model
+def test_eval_routing_keeps_each_result_for_gates_and_analytics(db, tmp_path):
+    from agents.models import RoutingEvaluation
+
+    account = _account_with_catalog("initech")
+    path = _write_rows(
+        tmp_path / "rows.jsonl",
+        [
+            ("Could we get a quote for 60 more agent seats?", "sales"),
+            ("The nightly export job crashed with an out of memory error.", "support"),
+            ("Could we get a quote for 60 more agent seats?", "support"),  # one wrong label
+        ],
+    )
+    call_command("eval_routing", str(path), "--account", "initech", stdout=StringIO())
+    call_command("eval_routing", str(path), "--account", "initech", "--no-store", stdout=StringIO())
+    stored = RoutingEvaluation.objects.get(account=account)
+    assert (stored.total, stored.correct) == (3, 2)
+    assert stored.accuracy == pytest.approx(2 / 3)
+    assert stored.dataset == str(path)
+    assert {row["agent"] for row in stored.per_agent} >= {"sales", "support"}
+
+
 def test_eval_routing_names_a_malformed_line(db, tmp_path):
     from accounts.models import Account
 

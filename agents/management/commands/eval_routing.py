@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from agents.routing.evaluation import LabelledFileError, evaluate, read_labelled
 from agents.routing.evaluation import cross_validate as cross_validate_profiles
 from agents.routing.router import Router
+from agents.services import routing_evaluation_record
 
 
 def _profiles_for(account):
@@ -43,8 +44,15 @@ class Command(BaseCommand):
             help="also report 5-fold cross-validated accuracy over the agents' own routing examples",
         )
         parser.add_argument("--errors", type=int, default=10, help="how many misrouted queries to list")
+        parser.add_argument(
+            "--no-store",
+            action="store_true",
+            help="do not keep the result (by default it is stored for rollout gates and analytics)",
+        )
 
-    def handle(self, *args, path: str, account: str, cross_validate: bool, errors: int, **options) -> None:
+    def handle(
+        self, *args, path: str, account: str, cross_validate: bool, errors: int, no_store: bool, **options
+    ) -> None:
         from accounts.models import Account
 
         # sentence-transformers draws a progress bar per encode() when its logger is at INFO (the
@@ -75,3 +83,5 @@ class Command(BaseCommand):
             self.stdout.write(f"cross-validated accuracy on the agents' own examples: {score:.3f}")
         report = evaluate(Router(profiles), rows)
         self.stdout.write(report.format(show_errors=errors))
+        if not no_store:
+            routing_evaluation_record(account=found, dataset=str(path), report=report)
