@@ -202,6 +202,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "conversations.tasks.recover_orphaned_replies",
         "schedule": env_float("REPLY_RECOVERY_INTERVAL_SECONDS", 30.0),
     },
+    "recover-orphaned-runs": {
+        "task": "orchestration.tasks.recover_orphaned_runs",
+        "schedule": env_float("REPLY_RECOVERY_INTERVAL_SECONDS", 30.0),
+    },
 }
 
 # --- LLM gateway ------------------------------------------------------------------------
@@ -224,6 +228,16 @@ STREAM_FLUSH_CHARS = env_int("STREAM_FLUSH_CHARS", 400)
 # A reply whose worker stopped renewing its lease for this long is recovered.
 REPLY_LEASE_SECONDS = env_float("REPLY_LEASE_SECONDS", 90.0)
 REPLY_MAX_ATTEMPTS = env_int("REPLY_MAX_ATTEMPTS", 2)
+
+# --- Orchestration runs -------------------------------------------------------------------
+
+ORCHESTRATION_TASK_MAX_ATTEMPTS = env_int("ORCHESTRATION_TASK_MAX_ATTEMPTS", 3)
+ORCHESTRATION_TASK_TIMEOUT_SECONDS = env_float("ORCHESTRATION_TASK_TIMEOUT_SECONDS", 120.0)
+ORCHESTRATION_RETRY_BACKOFF_SECONDS = env_float("ORCHESTRATION_RETRY_BACKOFF_SECONDS", 1.0)
+# A running task whose worker stopped renewing its lease this long is run again.
+ORCHESTRATION_LEASE_SECONDS = env_float("ORCHESTRATION_LEASE_SECONDS", 60.0)
+ORCHESTRATION_DEFAULT_TASK_SECONDS = env_float("ORCHESTRATION_DEFAULT_TASK_SECONDS", 10.0)
+ORCHESTRATION_MAX_TASKS = env_int("ORCHESTRATION_MAX_TASKS", 20)
 
 # --- Auth, i18n, static ----------------------------------------------------------------
 

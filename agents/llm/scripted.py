@@ -17,7 +17,9 @@ steps in the turn (the last action repeats once the list runs out):
   the model was given, e.g. ``system,user,assistant,tool``);
 - ``wait <seconds> <text>``: answer with text, pausing before each word;
 - ``transfer <agent> <reason>``: call ``transfer_to_<agent>``;
-- ``tool <tool> <json arguments>``: call a tool.
+- ``tool <tool> <json arguments>``: call a tool;
+- ``fail <reason>``: fail before the first token (with ``fail; say ok`` the first step
+  fails and the second answers, e.g. a retried task).
 """
 
 from __future__ import annotations
@@ -82,6 +84,8 @@ def action_chunks(action: str, messages: list[dict]) -> Iterator[GenericStreamin
     if verb == "transfer":
         target, _, reason = rest.strip().partition(" ")
         yield tool_call_chunk(f"transfer_to_{target}", {"reason": reason or "scripted hand-off"})
+    elif verb == "fail":
+        raise ScriptedModelError(rest.strip() or "scripted failure")
     elif verb == "tool":
         name, _, arguments = rest.strip().partition(" ")
         yield tool_call_chunk(name, json.loads(arguments) if arguments.strip() else {})

@@ -1,0 +1,61 @@
+"""Voting over agents' answers: pure functions, shared by consensus runs and the
+hierarchical "vote" aggregation."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+
+_PUNCTUATION = re.compile(r"[^\w\s]")
+_SPACE = re.compile(r"\s+")
+
+
+def normalise(answer: str) -> str:
+    """The form answers are compared in: case, accents, punctuation and spacing removed,
+    so "Yes." and "yes" agree and "Vendor B!" and "vendor b" agree."""
+    text = unicodedata.normalize("NFKD", answer or "")
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = _PUNCTUATION.sub(" ", text.casefold())
+    return _SPACE.sub(" ", text).strip()
+
+
+@dataclass(frozen=True)
+class Ballot:
+    task_id: int
+    agent: str
+    answer: str | None  # None: the agent did not answer (failed or cancelled)
+
+
+def tally(ballots: list[Ballot], *, min_agreement: float) -> dict:
+    """The consensus result: ``consensus`` (bool), ``agreement`` (the winning answer's share
+    of all ballots, non-answers included), ``answer`` (the first-given wording of the winner;
+    empty when there is none), ``tie`` (two or more answers share the most votes) and
+    ``votes``: one row per ballot, whose ``vote`` is True when it agrees with the winner."""
+    forms = [normalise(b.answer) if b.answer is not None else "" for b in ballots]
+    counts = Counter(form for form in forms if form)
+    ranked = counts.most_common()
+    tie = len(ranked) > 1 and ranked[0][1] == ranked[1][1]
+    winner = ranked[0][0] if ranked and not tie else ""
+    share = (counts[winner] / len(ballots)) if winner and ballots else 0.0
+    answer = next(
+        (b.answer or "" for b, form in zip(ballots, forms, strict=True) if winner and form == winner), ""
+    )
+    return {
+        "consensus": bool(winner) and share >= min_agreement,
+        "agreement": round(share, 4),
+        "answer": answer.strip(),
+        "tie": tie,
+        "min_agreement": min_agreement,
+        "votes": [
+            {
+                "task_id": b.task_id,
+                "agent": b.agent,
+                "answer": b.answer or "",
+                "normalised": form,
+                "vote": bool(winner) and form == winner,
+            }
+            for b, form in zip(ballots, forms, strict=True)
+        ],
+    }
