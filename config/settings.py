@@ -229,6 +229,12 @@ STREAM_FLUSH_CHARS = env_int("STREAM_FLUSH_CHARS", 400)
 REPLY_LEASE_SECONDS = env_float("REPLY_LEASE_SECONDS", 90.0)
 REPLY_MAX_ATTEMPTS = env_int("REPLY_MAX_ATTEMPTS", 2)
 
+# --- Rollout ----------------------------------------------------------------------------
+
+# How often a process looks at the flag version in Redis: a flag change reaches every
+# process within this (plus one reload), without a restart.
+ROLLOUT_CHECK_SECONDS = env_float("ROLLOUT_CHECK_SECONDS", 0.5)
+
 # --- Orchestration runs -------------------------------------------------------------------
 
 ORCHESTRATION_TASK_MAX_ATTEMPTS = env_int("ORCHESTRATION_TASK_MAX_ATTEMPTS", 3)

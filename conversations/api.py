@@ -24,6 +24,7 @@ from conversations.services import (
     conversation_start,
     message_send,
 )
+from rollout.selectors import multi_agent_api_allowed
 
 router = Router(tags=["chat"])
 
@@ -40,6 +41,7 @@ def chat_response(reply: Message) -> dict:
     )
     return {
         "conversation_id": reply.conversation_id,
+        "arm": reply.conversation.arm,
         "message_id": reply.pk,
         "status": reply.status,
         "reply": reply.content,
@@ -95,20 +97,59 @@ def chat_with_agent(request: HttpRequest, account: str, agent: str, payload: Cha
     return _send(request, conversation, payload)
 
 
-@router.post("/chat/multi-agent/message", response=ChatOut, summary="Send a message to the routed agents")
-def chat_multi_agent(request: HttpRequest, payload: ChatIn):
+def _chat_membership(request: HttpRequest, payload: ChatIn):
     memberships = memberships_for_user(user=request.user)
     membership = (
         memberships.filter(account__slug=payload.account).first() if payload.account else memberships.first()
     )
     if membership is None:
         raise Http404
+    return membership
+
+
+@router.post("/chat/message", response=ChatOut, summary="Send a message; the rollout decides the arm")
+def chat_message(request: HttpRequest, payload: ChatIn):
+    """A new conversation is served by the arm the rollout flag gives you (the multi-agent
+    system or the legacy single agent) and keeps it; ``arm`` in the response says which."""
+    membership = _chat_membership(request, payload)
     if payload.conversation_id is not None:
         conversation = conversation_get(
             account=membership.account, user=request.user, pk=payload.conversation_id
         )
     else:
         conversation = conversation_start(account=membership.account, user=request.user)
+    return _send(request, conversation, payload)
+
+
+@router.post(
+    "/chat/multi-agent/message",
+    response=ChatOut,
+    summary="Send a message to the routed agents (account admins and users with an override)",
+)
+def chat_multi_agent(request: HttpRequest, payload: ChatIn):
+    membership = _chat_membership(request, payload)
+    conversation = None
+    if payload.conversation_id is not None:  # another user's conversation is a 404 before anything
+        conversation = conversation_get(
+            account=membership.account, user=request.user, pk=payload.conversation_id
+        )
+    if not multi_agent_api_allowed(user=request.user, membership=membership):
+        raise HttpError(
+            403,
+            "The multi-agent system is being rolled out: this route is open to account admins and "
+            "users with an override. Use POST /api/chat/message, which serves the arm you are in.",
+        )
+    if conversation is not None:
+        if conversation.arm != Conversation.Arm.MULTI_AGENT or not conversation.routed:
+            raise HttpError(
+                409,
+                "This conversation is not served by the multi-agent system; continue it with "
+                "POST /api/chat/message.",
+            )
+    else:
+        conversation = conversation_start(
+            account=membership.account, user=request.user, arm=Conversation.Arm.MULTI_AGENT
+        )
     return _send(request, conversation, payload)
 
 

@@ -26,6 +26,7 @@ class PendingApprovalOut(Schema):
 
 class ChatOut(Schema):
     conversation_id: int
+    arm: str = Field(..., description="Which system serves the conversation: multi_agent or legacy.")
     message_id: int
     status: str = Field(..., description="complete, failed, cancelled, awaiting_approval, or still running")
     reply: str

@@ -9,8 +9,9 @@ from conversations.models import Conversation, Message
 
 
 def conversations_for_user(*, account: Account, user: AbstractBaseUser) -> QuerySet[Conversation]:
-    """A user's own conversations in the current account; nobody else's."""
-    return Conversation.objects.filter(account=account, user=user)
+    """A user's own conversations in the current account; nobody else's. Hidden shadow
+    conversations (the rollout's background multi-agent answers) are not the user's to see."""
+    return Conversation.objects.filter(account=account, user=user, rollout_shadow__isnull=True)
 
 
 def conversation_get(*, account: Account, user: AbstractBaseUser, pk: int) -> Conversation:
@@ -29,7 +30,9 @@ def conversation_for_socket(
     membership = membership_current(user=user, account_id=account_id)
     if membership is None:
         return None
-    return Conversation.objects.filter(pk=pk, account=membership.account, user=user).first()
+    return Conversation.objects.filter(
+        pk=pk, account=membership.account, user=user, rollout_shadow__isnull=True
+    ).first()
 
 
 def messages_for_conversation(*, conversation: Conversation) -> QuerySet[Message]:

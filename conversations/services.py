@@ -14,6 +14,7 @@ from agents.selectors import agent_default_for_account
 from conversations.models import Approval, Conversation, Message, ToolGrant
 from conversations.realtime import message_event, publish
 from conversations.selectors import reply_in_flight
+from rollout.services import shadow_start
 
 
 class ReplyInFlight(ValidationError):
@@ -34,18 +35,26 @@ def message_clean_content(content: str) -> str:
 
 
 def conversation_start(
-    *, account: Account, user: AbstractBaseUser, agent: AgentInstance | None = None
+    *, account: Account, user: AbstractBaseUser, agent: AgentInstance | None = None, arm: str | None = None
 ) -> Conversation:
-    """A routed conversation, or, given an agent, one that only that agent answers."""
+    """A conversation with one chosen agent, or else one served by the arm the rollout flag
+    gives the user (or ``arm``, when the caller asks for one): the multi-agent system
+    (routed, with hand-offs) or the legacy single agent (the default agent, no routing)."""
+    from rollout.decision import multi_agent_arm
+
     if agent is not None and agent.account_id != account.pk:
         raise ValidationError({"agent": "That agent belongs to another account."})
     if agent is not None and agent.status != AgentInstance.Status.ACTIVE:
         raise ValidationError({"agent": f"Agent {agent.slug} is not available in this account."})
+    if agent is None and arm is None:
+        arm = multi_agent_arm(user_id=user.pk, account_id=account.pk)
+    arm = arm or Conversation.Arm.MULTI_AGENT
     return Conversation.objects.create(
         account=account,
         user=user,
         agent=agent or agent_default_for_account(account=account),
-        routed=agent is None,
+        routed=agent is None and arm == Conversation.Arm.MULTI_AGENT,
+        arm=arm,
     )
 
 
@@ -85,6 +94,7 @@ def message_send(
     conversation.updated_at = timezone.now()
     conversation.save(update_fields=["title", "updated_at"])
     transaction.on_commit(lambda: generate_reply.delay(reply.pk))
+    shadow_start(conversation=conversation, question=question, reply=reply)  # never raises
     return question, reply
 
 

@@ -1,5 +1,13 @@
-from django.urls import path  # noqa: F401 - routes are added as the app's pages land
+from django.urls import path
+
+from rollout import views
 
 app_name = "rollout"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.rollout_index, name="index"),
+    path("<slug:key>/", views.flag_detail, name="flag"),
+    path("<slug:key>/change/", views.flag_change, name="flag-change"),
+    path("<slug:key>/rollback/", views.flag_rollback_view, name="flag-rollback"),
+    path("<slug:key>/overrides/", views.flag_override_view, name="flag-override"),
+]

@@ -37,8 +37,8 @@ def member_api(api_client_for, member):
     return api_client_for(member)
 
 
-def test_routed_chat_returns_the_reply_agent_and_handoffs(member_api, agents):
-    response = member_api.post(
+def test_routed_chat_returns_the_reply_agent_and_handoffs(admin_api, agents):
+    response = admin_api.post(
         "/api/chat/multi-agent/message",
         {"message": "@assistant: transfer fixer needs hands || @fixer: say on it"},
     )
@@ -49,7 +49,7 @@ def test_routed_chat_returns_the_reply_agent_and_handoffs(member_api, agents):
         {"from_agent": "assistant", "to_agent": "fixer", "reason": "needs hands", "via": "tool"}
     ]
     assert body["pending_approval"] is None
-    follow_up = member_api.post(
+    follow_up = admin_api.post(
         "/api/chat/multi-agent/message", {"message": "count=2", "conversation_id": body["conversation_id"]}
     ).json()
     assert follow_up["conversation_id"] == body["conversation_id"] and follow_up["reply"] == "w1 w2"
@@ -83,8 +83,8 @@ def test_deny_over_the_api(member_api, agents):
     assert not Ticket.objects.exists()
 
 
-def test_bad_input_is_a_400_with_the_field(member_api, agents):
-    response = member_api.post("/api/chat/multi-agent/message", {"message": ""})
+def test_bad_input_is_a_400_with_the_field(member_api, admin_api, agents):
+    response = admin_api.post("/api/chat/multi-agent/message", {"message": ""})
     assert response.status_code == 400
     assert "Type a message" in str(response.json())
     response = member_api.post("/api/approvals/1", {"decision": "maybe"})
@@ -115,7 +115,8 @@ def test_another_account_gets_404_on_every_chat_route(member_api, api_client_for
 
 
 def test_an_agent_chat_cannot_continue_a_routed_conversation(member_api, agents):
-    routed = member_api.post("/api/chat/multi-agent/message", {"message": "count=1"}).json()
+    routed = member_api.post("/api/chat/message", {"message": "count=1"}).json()
+    assert routed["arm"] == "multi_agent"  # no rollout flag configured: the shipped system serves
     response = member_api.post(
         "/api/accounts/acme/agents/fixer/chat",
         {"message": "hi", "conversation_id": routed["conversation_id"]},
