@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class AnalyticsConfig(AppConfig):
     name = "analytics"
     verbose_name = "Analytics"
+
+    def ready(self) -> None:
+        from analytics.db import connect_signals
+
+        connect_signals()

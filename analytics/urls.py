@@ -1,5 +1,15 @@
-from django.urls import path  # noqa: F401 - routes are added as the app's pages land
+from django.urls import path
+
+from analytics import views
 
 app_name = "analytics"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.section_page, name="overview"),
+    path("alerts/", views.alerts_page, name="alerts"),
+    path("alerts/rules/defaults/", views.alert_rules_defaults, name="alert-rules-defaults"),
+    path("alerts/rules/<int:pk>/", views.alert_rule_edit, name="alert-rule-edit"),
+    path("conversations/<int:pk>/", views.conversation_handoffs, name="conversation"),
+    path("<slug:section>/", views.section_page, name="section"),
+    path("<slug:section>/<slug:table>.csv", views.section_csv, name="csv"),
+]

@@ -202,6 +202,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "conversations.tasks.recover_orphaned_replies",
         "schedule": env_float("REPLY_RECOVERY_INTERVAL_SECONDS", 30.0),
     },
+    "evaluate-analytics-alerts": {
+        "task": "analytics.tasks.evaluate_alerts",
+        "schedule": env_float("ALERT_EVALUATION_INTERVAL_SECONDS", 60.0),
+    },
     "recover-orphaned-runs": {
         "task": "orchestration.tasks.recover_orphaned_runs",
         "schedule": env_float("REPLY_RECOVERY_INTERVAL_SECONDS", 30.0),

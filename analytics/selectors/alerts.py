@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from accounts.models import Account
+from analytics.models import Alert, AlertRule
+
+
+def alerts_firing(*, account: Account) -> QuerySet[Alert]:
+    return Alert.objects.filter(account=account, status=Alert.Status.FIRING).select_related("rule")
+
+
+def alerts_firing_count(*, account: Account) -> int:
+    return alerts_firing(account=account).count()
+
+
+def alerts_recent(*, account: Account, limit: int = 50) -> QuerySet[Alert]:
+    return Alert.objects.filter(account=account).select_related("rule").order_by("-fired_at", "-id")[:limit]
+
+
+def alert_rules_for_account(*, account: Account) -> QuerySet[AlertRule]:
+    return AlertRule.objects.filter(account=account).order_by("kind", "id")
+
+
+def alert_rule_get(*, account: Account, pk: int) -> AlertRule | None:
+    return AlertRule.objects.filter(account=account, pk=pk).first()
+
+
+def critical_alerts_open(*, account: Account) -> list[Alert]:
+    """Open critical alerts: the rollout gate 'no open critical alerts' reads this."""
+    return list(alerts_firing(account=account).filter(severity=AlertRule.Severity.CRITICAL))

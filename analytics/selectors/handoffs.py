@@ -1,0 +1,190 @@
+"""Hand-offs: how many, how often a conversation is handed off, along which paths, and where the
+guard rails stopped a loop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Exists, OuterRef, Q
+
+from accounts.models import Account
+from analytics.selectors.common import (
+    CIRCULAR_KINDS,
+    UNKNOWN_AGENT,
+    AgentRef,
+    agent_refs,
+    bucket_key,
+    conversations_in,
+    guardrail_events_in,
+    handoffs_in,
+    ratio,
+    trunc,
+)
+from analytics.windows import Window
+from conversations.models import Conversation, GuardrailEvent, Handoff
+
+START = AgentRef(None, "", "(conversation start)")
+
+
+@dataclass(frozen=True)
+class HandoffPath:
+    source: AgentRef
+    target: AgentRef
+    count: int
+
+
+@dataclass(frozen=True)
+class BusyConversation:
+    id: int
+    title: str
+    arm: str
+    handoffs: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class HandoffPoint:
+    bucket: str
+    conversations: int
+    with_handoff: int
+    handoffs: int
+    rate: float | None
+
+
+@dataclass(frozen=True)
+class HandoffFigures:
+    conversations: int  # multi-agent conversations started in the window
+    with_handoff: int
+    rate: float | None  # share of those with at least one hand-off
+    handoffs: int  # hand-offs made in the window
+    by_tool: int
+    by_router: int
+    circular_stops: int
+    step_limit_stops: int
+    paths: list[HandoffPath]
+    busiest: list[BusyConversation]
+    series: list[HandoffPoint]
+
+
+def _multi_agent(account: Account, window: Window):
+    return conversations_in(account=account, window=window).filter(arm=Conversation.Arm.MULTI_AGENT)
+
+
+def handoff_rate(*, account: Account, window: Window) -> tuple[int, int]:
+    """(multi-agent conversations started in the window, those of them with a hand-off)."""
+    has_handoff = Exists(Handoff.objects.filter(conversation=OuterRef("pk")))
+    counts = _multi_agent(account, window).aggregate(
+        total=Count("id"), with_handoff=Count("id", filter=Q(has_handoff))
+    )
+    return counts["total"], counts["with_handoff"]
+
+
+def handoff_figures(*, account: Account, window: Window, busiest: int = 10) -> HandoffFigures:
+    agents = agent_refs(account=account)
+    total, with_handoff = handoff_rate(account=account, window=window)
+    handoffs = handoffs_in(account=account, window=window)
+    by_via = dict(handoffs.values("via").annotate(n=Count("id")).values_list("via", "n"))
+    stops = dict(
+        guardrail_events_in(account=account, window=window)
+        .filter(kind__in=[*CIRCULAR_KINDS, GuardrailEvent.Kind.STEP_LIMIT])
+        .values("kind")
+        .annotate(n=Count("id"))
+        .values_list("kind", "n")
+    )
+    paths = [
+        HandoffPath(
+            source=agents.get(row["from_agent"], START) if row["from_agent"] else START,
+            target=agents.get(row["to_agent"], UNKNOWN_AGENT),
+            count=row["n"],
+        )
+        for row in handoffs.values("from_agent", "to_agent").annotate(n=Count("id")).order_by("-n")
+    ]
+    busiest_rows = (
+        handoffs.values(
+            "conversation", "conversation__title", "conversation__arm", "conversation__created_at"
+        )
+        .annotate(n=Count("id"))
+        .order_by("-n", "conversation")[:busiest]
+    )
+    return HandoffFigures(
+        conversations=total,
+        with_handoff=with_handoff,
+        rate=ratio(with_handoff, total),
+        handoffs=sum(by_via.values()),
+        by_tool=by_via.get("tool", 0),
+        by_router=by_via.get("router", 0),
+        circular_stops=sum(stops.get(kind, 0) for kind in CIRCULAR_KINDS),
+        step_limit_stops=stops.get(GuardrailEvent.Kind.STEP_LIMIT, 0),
+        paths=sorted(paths, key=lambda p: (-p.count, p.source.name, p.target.name)),
+        busiest=[
+            BusyConversation(
+                id=row["conversation"],
+                title=row["conversation__title"] or f"Conversation {row['conversation']}",
+                arm=row["conversation__arm"],
+                handoffs=row["n"],
+                created_at=row["conversation__created_at"],
+            )
+            for row in busiest_rows
+        ],
+        series=handoff_series(account=account, window=window),
+    )
+
+
+def handoff_series(*, account: Account, window: Window) -> list[HandoffPoint]:
+    has_handoff = Exists(Handoff.objects.filter(conversation=OuterRef("pk")))
+    conversations = {
+        bucket_key(row["bucket"]): row
+        for row in _multi_agent(account, window)
+        .annotate(bucket=trunc(window))
+        .values("bucket")
+        .annotate(total=Count("id"), with_handoff=Count("id", filter=Q(has_handoff)))
+    }
+    handoffs = {
+        bucket_key(row["bucket"]): row["n"]
+        for row in handoffs_in(account=account, window=window)
+        .annotate(bucket=trunc(window))
+        .values("bucket")
+        .annotate(n=Count("id"))
+    }
+    points = []
+    for key in sorted(set(conversations) | set(handoffs)):
+        row = conversations.get(key, {"total": 0, "with_handoff": 0})
+        points.append(
+            HandoffPoint(
+                bucket=key,
+                conversations=row["total"],
+                with_handoff=row["with_handoff"],
+                handoffs=handoffs.get(key, 0),
+                rate=ratio(row["with_handoff"], row["total"]),
+            )
+        )
+    return points
+
+
+@dataclass(frozen=True)
+class TrailStep:
+    created_at: datetime
+    source: AgentRef
+    target: AgentRef
+    via: str
+    reason: str
+
+
+def conversation_trail(*, account: Account, conversation_id: int) -> tuple[Conversation, list[TrailStep]]:
+    """One conversation's hand-offs in order; Http404 when it is not the account's."""
+    from django.shortcuts import get_object_or_404
+
+    conversation = get_object_or_404(Conversation.objects.filter(account=account), pk=conversation_id)
+    agents = agent_refs(account=account)
+    steps = [
+        TrailStep(
+            created_at=h.created_at,
+            source=agents.get(h.from_agent_id, START) if h.from_agent_id else START,
+            target=agents.get(h.to_agent_id, UNKNOWN_AGENT),
+            via=h.via,
+            reason=h.reason,
+        )
+        for h in Handoff.objects.filter(conversation=conversation).order_by("created_at", "id")
+    ]
+    return conversation, steps

@@ -1,0 +1,25 @@
+from smtplib import SMTPException
+
+from celery import shared_task
+from django.db import OperationalError
+
+from analytics.services import accounts_with_rules, alert_notify, alerts_evaluate_account
+
+
+@shared_task
+def evaluate_alerts() -> int:
+    """Beat, every minute: one task per account that has enabled rules."""
+    account_ids = accounts_with_rules()
+    for account_id in account_ids:
+        evaluate_account_alerts.delay(account_id)
+    return len(account_ids)
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def evaluate_account_alerts(account_id: int) -> list[int]:
+    return [alert.pk for alert in alerts_evaluate_account(account_id=account_id)]
+
+
+@shared_task(autoretry_for=(OperationalError, SMTPException, OSError), retry_backoff=True, max_retries=5)
+def notify_alert(alert_id: int) -> bool:
+    return alert_notify(alert_id=alert_id)

@@ -1,0 +1,351 @@
+"""Synthetic traffic for an account: conversations in both arms, replies with tokens, cost,
+latency, failures and feedback, hand-offs (first-turn misroutes and later ones), guard-rail
+stops, gated tool calls with approvals and denials.
+
+It writes rows directly, in chunks: PostgreSQL through ``COPY`` (about 100k rows a second),
+other databases through ``bulk_create``. Ids are reserved per chunk from each table's sequence
+(PostgreSQL) or above the current maximum, so it can run beside live traffic on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from accounts.models import Account
+from agents.models import AgentInstance
+from conversations.models import Approval, Conversation, GuardrailEvent, Handoff, Message, ToolCall, Turn
+
+# Synthetic model names for agents that have none of their own, so per-model figures show a mix.
+SYNTHETIC_MODELS = ("anthropic/claude-sonnet-4-5", "openai/gpt-4o-mini", "anthropic/claude-haiku-4-5")
+PRICE_PER_1K_TOKENS = {  # USD, input and output, roughly list prices
+    "anthropic/claude-sonnet-4-5": (0.003, 0.015),
+    "openai/gpt-4o-mini": (0.00015, 0.0006),
+    "anthropic/claude-haiku-4-5": (0.001, 0.005),
+}
+TOPICS = (
+    "VPN drops every hour", "Licence count for the service desk", "Design a change approval flow",
+    "Migrate tickets from the old tool", "Password reset loop", "Pricing for 200 agents",
+    "Laptop onboarding checklist", "SLA report for last quarter", "Printer queue stuck",
+    "Integrate the HR system", "Compare ITSM vendors", "Incident assignment rules",
+)  # fmt: skip
+TOOLS = ("kb_search", "ticket_create", "ticket_update", "http_action")
+GATED_TOOLS = ("ticket_create", "ticket_update", "http_action")
+
+
+@dataclass(frozen=True)
+class TrafficProfile:
+    conversations: int
+    days: float = 30.0
+    legacy_share: float = 0.3
+    turns_mean: float = 3.0  # user messages per conversation
+    handoff_share: float = 0.15  # multi-agent conversations with a hand-off after the first turn
+    handoffs_mean: float = 1.5  # hand-offs per such conversation
+    seed: int = 7
+
+
+@dataclass
+class GeneratedCounts:
+    conversations: int = 0
+    messages: int = 0
+    turns: int = 0
+    handoffs: int = 0
+    guardrail_events: int = 0
+    tool_calls: int = 0
+    approvals: int = 0
+
+
+@dataclass
+class _AgentTraits:
+    agent: AgentInstance
+    model: str
+    misroute: float
+    error_rate: float
+    latency_median_ms: float
+    targets: list[int] = field(default_factory=list)
+
+
+class _Ids:
+    """Reserves blocks of primary keys so rows can be written with their ids (and referenced)."""
+
+    def __init__(self, model: type[models.Model]) -> None:
+        self.model = model
+
+    def reserve(self, count: int) -> int:
+        table = self.model._meta.db_table
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    "SELECT setval(pg_get_serial_sequence(%s, 'id'), "
+                    "nextval(pg_get_serial_sequence(%s, 'id')) + %s - 1)",
+                    [table, table, count],
+                )
+                return cursor.fetchone()[0] - count + 1
+            cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {connection.ops.quote_name(table)}")  # noqa: S608
+            return cursor.fetchone()[0] + 1
+
+
+def _write(model: type[models.Model], rows: list[dict]) -> None:
+    """Insert rows as given (``created_at`` included: ``bulk_create`` would overwrite auto_now_add)."""
+    if not rows:
+        return
+    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and f.attname not in rows[0])]
+    defaults = {f.attname: f.get_default() for f in fields if f.attname not in rows[0]}
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            from psycopg.types.json import Jsonb
+
+            json_fields = {f.attname for f in fields if isinstance(f, models.JSONField)}
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(
+                        [
+                            Jsonb(value) if f.attname in json_fields and value is not None else value
+                            for f in fields
+                            for value in (row.get(f.attname, defaults.get(f.attname)),)
+                        ]
+                    )
+            return
+        placeholders = ", ".join(["%s"] * len(fields))
+        cursor.executemany(
+            f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608 - names from models
+            [
+                [f.get_db_prep_save(row.get(f.attname, defaults.get(f.attname)), connection) for f in fields]
+                for row in rows
+            ],
+        )
+
+
+def _traits(account: Account, rng: random.Random) -> tuple[AgentInstance, list[_AgentTraits]]:
+    agents = list(
+        AgentInstance.objects.filter(account=account, status=AgentInstance.Status.ACTIVE)
+        .prefetch_related("handoff_targets")
+        .order_by("slug")
+    )
+    default = next((a for a in agents if a.is_default), None) or (agents[0] if agents else None)
+    others = [a for a in agents if a != default]
+    specialists = [a for a in others if a.routing_examples] or others
+    if default is None or len(specialists) < 2:
+        raise ValueError(
+            f"Account '{account.slug}' needs a default agent and at least two other active agents "
+            "(seed_demo installs six)."
+        )
+    ids = {a.pk for a in specialists}
+    traits = []
+    for index, agent in enumerate(specialists):
+        targets = [t.pk for t in agent.handoff_targets.all() if t.pk in ids] or [
+            a.pk for a in specialists if a != agent
+        ]
+        traits.append(
+            _AgentTraits(
+                agent=agent,
+                model=agent.model or SYNTHETIC_MODELS[index % len(SYNTHETIC_MODELS)],
+                misroute=rng.uniform(0.03, 0.16),
+                error_rate=rng.uniform(0.01, 0.05),
+                latency_median_ms=rng.uniform(900, 3200),
+                targets=targets,
+            )
+        )
+    return default, traits
+
+
+def _cost(model: str, prompt: int, completion: int) -> Decimal:
+    price_in, price_out = PRICE_PER_1K_TOKENS.get(model, (0.001, 0.002))
+    return Decimal(f"{(prompt * price_in + completion * price_out) / 1000:.6f}")
+
+
+def _moment(rng: random.Random, now: datetime, days: float) -> datetime:
+    # More traffic in working hours: draw twice and keep the later hour-of-day weight.
+    while True:
+        at = now - timedelta(seconds=rng.uniform(0, days * 86400))
+        hour = at.hour
+        weight = 1.0 if 8 <= hour < 18 else 0.35
+        if rng.random() < weight:
+            return at
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    # Knuth; means here are small.
+    limit, k, p = math.exp(-mean), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1
+
+
+def traffic_generate(
+    *,
+    account: Account,
+    profile: TrafficProfile,
+    now: datetime | None = None,
+    chunk: int = 2000,
+    progress: Callable[[GeneratedCounts], None] | None = None,
+) -> GeneratedCounts:
+    """Write ``profile.conversations`` synthetic conversations for ``account``, spread over the last
+    ``profile.days`` days; returns how many rows of each kind were written."""
+    now = now or timezone.now()
+    rng = random.Random(profile.seed)
+    default, traits = _traits(account, rng)
+    by_pk = {t.agent.pk: t for t in traits}
+    default_traits = _AgentTraits(default, default.model or settings.LLM_MODEL, 0.0, 0.02, 1400.0)
+    users = list(get_user_model().objects.filter(memberships__account=account).values_list("pk", flat=True))
+    if not users:
+        raise ValueError(f"Account '{account.slug}' has no members to own the conversations.")
+    counts = GeneratedCounts()
+    done = 0
+    while done < profile.conversations:
+        size = min(chunk, profile.conversations - done)
+        with transaction.atomic():
+            _write_chunk(account, profile, rng, now, size, users, traits, by_pk, default_traits, counts)
+        done += size
+        if progress:
+            progress(counts)
+    return counts
+
+
+def _write_chunk(account, profile, rng, now, size, users, traits, by_pk, default_traits, counts) -> None:
+    plans = []
+    for _ in range(size):
+        legacy = rng.random() < profile.legacy_share
+        turns = 1 + _poisson(rng, max(profile.turns_mean - 1, 0))
+        plans.append((legacy, turns))
+    n_turns = sum(t for _, t in plans)
+    conv_base = _Ids(Conversation).reserve(size)
+    msg_base = _Ids(Message).reserve(2 * n_turns)
+    turn_base = _Ids(Turn).reserve(n_turns)
+    conversations, messages, turn_rows, handoffs, events, tool_calls, approvals = [], [], [], [], [], [], []
+    msg_id, turn_id = msg_base, turn_base
+    for index, (legacy, n) in enumerate(plans):
+        conv_id = conv_base + index
+        started = _moment(rng, now, profile.days)
+        user = rng.choice(users)
+        current = default_traits if legacy else rng.choice(traits)
+        handoff_turns: dict[int, int] = {}
+        if not legacy and n > 1 and rng.random() < profile.handoff_share:
+            for _ in range(max(1, _poisson(rng, profile.handoffs_mean))):
+                later = rng.randrange(1, n)
+                handoff_turns[later] = handoff_turns.get(later, 0) + 1
+        at = started
+        for turn_index in range(n):
+            question_id, reply_id, this_turn = msg_id, msg_id + 1, turn_id
+            msg_id, turn_id = msg_id + 2, turn_id + 1
+            messages.append(
+                {"id": question_id, "conversation_id": conv_id, "role": Message.Role.USER,
+                 "content": rng.choice(TOPICS), "status": Message.Status.COMPLETE, "created_at": at,
+                 "updated_at": at, "completed_at": at}
+            )  # fmt: skip
+            # Hand-offs in this turn: a first-turn misroute, or the planned later ones.
+            moves = 0
+            if turn_index == 0 and not legacy and rng.random() < current.misroute:
+                moves = 1
+            moves += handoff_turns.get(turn_index, 0)
+            for _ in range(moves):
+                target = by_pk[rng.choice(current.targets)]
+                via = "tool" if turn_index == 0 or rng.random() < 0.6 else "router"
+                handoffs.append(
+                    {"conversation_id": conv_id, "turn_id": this_turn, "from_agent_id": current.agent.pk,
+                     "to_agent_id": target.agent.pk, "via": via,
+                     "created_at": at + timedelta(milliseconds=400),
+                     "reason": f"{target.agent.name} handles this better"}
+                )  # fmt: skip
+                current = target
+            if not legacy and moves >= 2 and rng.random() < 0.3:
+                events.append(
+                    {"conversation_id": conv_id, "turn_id": this_turn, "agent_id": current.agent.pk,
+                     "kind": rng.choice([GuardrailEvent.Kind.PING_PONG, GuardrailEvent.Kind.REPEATED_EDGE]),
+                     "detail": "hand-off loop stopped", "created_at": at + timedelta(seconds=1)}
+                )  # fmt: skip
+            latency = int(rng.lognormvariate(math.log(current.latency_median_ms), 0.45)) + 300 * moves
+            failed = rng.random() < current.error_rate
+            status = Message.Status.FAILED if failed else Message.Status.COMPLETE
+            if not failed and rng.random() < 0.004:
+                status = Message.Status.CANCELLED
+            if status == Message.Status.COMPLETE and rng.random() < 0.003:
+                events.append(
+                    {"conversation_id": conv_id, "turn_id": this_turn, "agent_id": current.agent.pk,
+                     "kind": GuardrailEvent.Kind.STEP_LIMIT,
+                     "detail": f"{current.agent.slug} reached its step limit",
+                     "created_at": at + timedelta(milliseconds=latency)}
+                )  # fmt: skip
+            prompt = int(rng.gauss(900, 250)) + 150 * turn_index
+            completion = max(20, int(rng.gauss(220, 80)))
+            feedback = ""
+            roll = rng.random()
+            if status == Message.Status.COMPLETE:
+                feedback = "up" if roll < 0.16 else ("down" if roll < 0.2 else "")
+            elif status == Message.Status.FAILED:
+                feedback = "down" if roll < 0.3 else ""
+            done_at = at + timedelta(milliseconds=latency)
+            messages.append(
+                {"id": reply_id, "conversation_id": conv_id, "role": Message.Role.ASSISTANT,
+                 "content": "" if failed else "Synthetic reply.", "status": status,
+                 "error": "The model did not answer in time." if failed else "",
+                 "agent_id": current.agent.pk, "model": current.model, "reply_to_id": question_id,
+                 "prompt_tokens": max(50, prompt), "completion_tokens": 0 if failed else completion,
+                 "cost_usd": _cost(current.model, max(50, prompt), 0 if failed else completion),
+                 "first_token_ms": None if failed else int(latency * rng.uniform(0.15, 0.35)),
+                 "latency_ms": latency, "feedback": feedback, "feedback_at": done_at if feedback else None,
+                 "attempts": 1, "created_at": at, "updated_at": done_at, "completed_at": done_at}
+            )  # fmt: skip
+            turn_rows.append(
+                {"id": this_turn, "reply_id": reply_id, "conversation_id": conv_id, "state": {},
+                 "created_at": at, "updated_at": done_at}
+            )  # fmt: skip
+            if not legacy and rng.random() < 0.05:
+                tool = rng.choice(TOOLS)
+                gated = tool in GATED_TOOLS
+                decision = rng.choices(["approved", "denied"], [0.8, 0.2])[0] if gated else ""
+                call_status = (
+                    ToolCall.Status.DENIED if decision == "denied"
+                    else (ToolCall.Status.FAILED if rng.random() < 0.04 else ToolCall.Status.COMPLETED)
+                )  # fmt: skip
+                tool_calls.append(
+                    {"conversation_id": conv_id, "turn_id": this_turn, "agent_id": current.agent.pk,
+                     "tool_slug": tool, "arguments": {}, "status": call_status,
+                     "idempotency_key": f"synthetic:turn{this_turn}:call0", "created_at": at,
+                     "finished_at": done_at, "_approval": decision}
+                )  # fmt: skip
+            at = done_at + timedelta(seconds=rng.uniform(20, 600))
+        conversations.append(
+            {"id": conv_id, "account_id": account.pk, "user_id": user, "title": rng.choice(TOPICS),
+             "agent_id": current.agent.pk, "routed": not legacy,
+             "arm": Conversation.Arm.LEGACY if legacy else Conversation.Arm.MULTI_AGENT,
+             "created_at": started, "updated_at": at}
+        )  # fmt: skip
+    _write(Conversation, conversations)
+    _write(Message, messages)
+    _write(Turn, turn_rows)
+    _write(Handoff, handoffs)
+    _write(GuardrailEvent, events)
+    if tool_calls:
+        call_base = _Ids(ToolCall).reserve(len(tool_calls))
+        for offset, call in enumerate(tool_calls):
+            call["id"] = call_base + offset
+            decision = call.pop("_approval")
+            if decision:
+                approvals.append(
+                    {"tool_call_id": call["id"], "conversation_id": call["conversation_id"],
+                     "decision": decision,
+                     "decided_at": call["finished_at"], "created_at": call["created_at"]}
+                )  # fmt: skip
+        _write(ToolCall, tool_calls)
+        _write(Approval, approvals)
+    counts.conversations += len(conversations)
+    counts.messages += len(messages)
+    counts.turns += len(turn_rows)
+    counts.handoffs += len(handoffs)
+    counts.guardrail_events += len(events)
+    counts.tool_calls += len(tool_calls)
+    counts.approvals += len(approvals)
