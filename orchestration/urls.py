@@ -1,5 +1,12 @@
-from django.urls import path  # noqa: F401 - routes are added as the app's pages land
+from django.urls import path
+
+from orchestration import views
 
 app_name = "orchestration"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.run_list, name="runs"),
+    path("new/", views.run_create, name="run-create"),
+    path("<int:pk>/", views.run_detail, name="run"),
+    path("<int:pk>/cancel/", views.run_cancel_view, name="run-cancel"),
+]

@@ -1,0 +1,171 @@
+"""Reads for runs: lists, one run, the socket's authorisation, and statistics."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from accounts.models import Account
+from agents.models import AgentInstance
+from orchestration.models import FINAL_STATUSES, AgentCapability, RunStatus, TaskRun, WorkflowRun
+
+STATISTICS_WINDOW = 5000  # the latest runs the statistics are computed over
+
+
+def runs_for_account(*, account: Account) -> QuerySet[WorkflowRun]:
+    """The account's runs, newest first, with task counts for progress bars."""
+    return (
+        WorkflowRun.objects.filter(account=account)
+        .select_related("started_by", "conversation")
+        .annotate(
+            tasks_total=Count("tasks"),
+            tasks_done=Count("tasks", filter=Q(tasks__status__in=FINAL_STATUSES)),
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+def _with_tasks(queryset: QuerySet[WorkflowRun]) -> QuerySet[WorkflowRun]:
+    return queryset.select_related("aggregator").prefetch_related(
+        Prefetch("tasks", queryset=TaskRun.objects.select_related("agent").order_by("position", "id"))
+    )
+
+
+def run_get(*, account: Account, pk: int) -> WorkflowRun:
+    """The run with its tasks, or 404 when it belongs to another account."""
+    return get_object_or_404(_with_tasks(runs_for_account(account=account)), pk=pk)
+
+
+def run_find(*, account: Account, pk: int) -> WorkflowRun | None:
+    return _with_tasks(runs_for_account(account=account)).filter(pk=pk).first()
+
+
+def account_for_socket(*, user: AbstractBaseUser | AnonymousUser, account_id: int | None) -> Account | None:
+    from accounts.selectors import membership_current
+
+    if not user.is_authenticated:
+        return None
+    membership = membership_current(user=user, account_id=account_id)
+    return membership.account if membership else None
+
+
+def run_for_socket(
+    *, user: AbstractBaseUser | AnonymousUser, account_id: int | None, pk: int
+) -> WorkflowRun | None:
+    """The socket equivalent of ``run_get``: None means refuse."""
+    account = account_for_socket(user=user, account_id=account_id)
+    return run_find(account=account, pk=pk) if account else None
+
+
+def run_progress(run: WorkflowRun) -> tuple[int, int]:
+    """(tasks final, tasks in all), from the annotation when the run has it."""
+    if hasattr(run, "tasks_total"):
+        return run.tasks_done, run.tasks_total
+    tasks = list(run.tasks.all())
+    return sum(1 for t in tasks if t.is_final), len(tasks)
+
+
+def agents_for_run_form(*, account: Account) -> QuerySet[AgentInstance]:
+    return AgentInstance.objects.filter(account=account, status=AgentInstance.Status.ACTIVE).order_by("name")
+
+
+def capabilities_for_account(*, account: Account) -> list[str]:
+    return sorted(
+        set(
+            AgentCapability.objects.filter(
+                agent__account=account, agent__status=AgentInstance.Status.ACTIVE
+            ).values_list("name", flat=True)
+        )
+    )
+
+
+def _percentile(values: list[float], share: float) -> float | None:
+    """Nearest-rank percentile; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def _success_rate(completed: int, failed: int) -> float | None:
+    # Cancelled tasks were stopped by a person, not failures of the agent.
+    return round(completed / (completed + failed), 4) if completed + failed else None
+
+
+def run_statistics(*, account: Account) -> dict:
+    """Runs and tasks by status, success rate overall and per agent, mean and p95
+    duration, and cost, over the account's latest runs."""
+    run_ids = list(
+        WorkflowRun.objects.filter(account=account)
+        .order_by("-created_at")
+        .values_list("pk", flat=True)[:STATISTICS_WINDOW]
+    )
+    runs = list(
+        WorkflowRun.objects.filter(pk__in=run_ids).values(
+            "status", "mode", "started_at", "finished_at", "cost_usd", "tokens"
+        )
+    )
+    tasks = list(
+        TaskRun.objects.filter(run_id__in=run_ids).values(
+            "status", "agent_slug", "started_at", "finished_at", "cost_usd"
+        )
+    )
+    runs_by_status = {status: 0 for status in RunStatus.values}
+    by_mode: dict[str, int] = defaultdict(int)
+    durations: list[float] = []
+    for run in runs:
+        runs_by_status[run["status"]] += 1
+        by_mode[run["mode"]] += 1
+        if run["started_at"] and run["finished_at"] and run["status"] != RunStatus.CANCELLED:
+            durations.append((run["finished_at"] - run["started_at"]).total_seconds())
+    tasks_by_status = {status: 0 for status in RunStatus.values}
+    per_agent: dict[str, dict] = defaultdict(
+        lambda: {"completed": 0, "failed": 0, "cancelled": 0, "durations": []}
+    )
+    task_durations: list[float] = []
+    for task in tasks:
+        tasks_by_status[task["status"]] += 1
+        row = per_agent[task["agent_slug"] or "?"]
+        if task["status"] in ("completed", "failed", "cancelled"):
+            row[task["status"]] += 1
+        if task["status"] == RunStatus.COMPLETED and task["started_at"] and task["finished_at"]:
+            seconds = (task["finished_at"] - task["started_at"]).total_seconds()
+            row["durations"].append(seconds)
+            task_durations.append(seconds)
+    cost = sum((r["cost_usd"] for r in runs), Decimal("0"))
+    return {
+        "runs": len(runs),
+        "runs_by_status": runs_by_status,
+        "runs_by_mode": dict(by_mode),
+        "tasks": len(tasks),
+        "tasks_by_status": tasks_by_status,
+        "run_success_rate": _success_rate(runs_by_status["completed"], runs_by_status["failed"]),
+        "task_success_rate": _success_rate(tasks_by_status["completed"], tasks_by_status["failed"]),
+        "run_duration_mean_seconds": round(sum(durations) / len(durations), 3) if durations else None,
+        "run_duration_p95_seconds": _percentile(durations, 0.95),
+        "task_duration_mean_seconds": (
+            round(sum(task_durations) / len(task_durations), 3) if task_durations else None
+        ),
+        "task_duration_p95_seconds": _percentile(task_durations, 0.95),
+        "cost_usd": float(cost),
+        "tokens": sum(r["tokens"] for r in runs),
+        "per_agent": [
+            {
+                "agent": slug,
+                "completed": row["completed"],
+                "failed": row["failed"],
+                "cancelled": row["cancelled"],
+                "success_rate": _success_rate(row["completed"], row["failed"]),
+                "mean_seconds": (
+                    round(sum(row["durations"]) / len(row["durations"]), 3) if row["durations"] else None
+                ),
+                "p95_seconds": _percentile(row["durations"], 0.95),
+            }
+            for slug, row in sorted(per_agent.items())
+        ],
+    }
