@@ -10,6 +10,7 @@ from agents.models import (
     Tool,
 )
 from agents.tools.registry import handler_names
+from orchestration.admin import AgentCapabilityInline
 
 
 @admin.register(AgentTemplate)
@@ -49,6 +50,7 @@ class AgentInstanceAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug", "description"]
     filter_horizontal = ["tools", "handoff_targets"]
     list_select_related = ["account", "template"]
+    inlines = [AgentCapabilityInline]
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         # Hand-off targets must be agents of the same account.

@@ -108,11 +108,45 @@ TOOLS = [
         "estimated_seconds": 2.0,
         "acts_on_live_system": True,
     },
+    {
+        "slug": "delegate",
+        "name": "Delegate to other agents",
+        "description": (
+            "Hand one sub-task, or several to run in parallel, to other agents of the account "
+            "(by agent slug or by capability) and get their results back."
+        ),
+        "handler": "delegate",
+        "args_schema": {
+            "type": "object",
+            "properties": {
+                "tasks": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 5,
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "agent": {"type": "string"},
+                            "capability": {"type": "string"},
+                            "input": {"type": "string", "minLength": 1},
+                        },
+                        "required": ["input"],
+                        "additionalProperties": False,
+                    },
+                }
+            },
+            "required": ["tasks"],
+            "additionalProperties": False,
+        },
+        "input_type": "tasks",
+        "output_type": "results",
+        "estimated_seconds": 10.0,
+    },
 ]
 
 AGENT_TOOLS = {
-    "consultant": ["knowledge_search"],
-    "solution_architect": ["knowledge_search"],
+    "consultant": ["knowledge_search", "delegate"],
+    "solution_architect": ["knowledge_search", "delegate"],
     "implementation": ["knowledge_search", "ticket_create", "ticket_update", "live_system_request"],
     "support": ["knowledge_search", "ticket_create", "ticket_update"],
     "sales": ["knowledge_search"],
