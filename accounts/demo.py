@@ -11,6 +11,7 @@ from accounts.models import Account, Membership
 from accounts.services import membership_ensure
 from agents.catalog.install import catalog_install_demo
 from agents.services import agent_ensure_default, knowledge_articles_load
+from escalations.demo import escalations_demo_seed
 from orchestration.demo import capabilities_seed_demo
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - dev-only demo users, refused with DEBUG off
@@ -46,5 +47,6 @@ def demo_seed() -> DemoSeed:
     articles = knowledge_articles_load(account=account)
     agent_ensure_default(account=account)  # the legacy single agent
     catalog_install_demo(account=account)
+    escalations_demo_seed(account=account)
     capabilities_seed_demo(account=account)
     return DemoSeed(account=account, usernames=[u[0] for u in DEMO_USERS], articles=articles)

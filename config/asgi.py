@@ -11,13 +11,20 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from conversations.routing import websocket_urlpatterns  # noqa: E402
+from escalations.routing import websocket_urlpatterns as escalation_websocket_urlpatterns  # noqa: E402
 from orchestration.routing import websocket_urlpatterns as orchestration_websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns + orchestration_websocket_urlpatterns))
+            AuthMiddlewareStack(
+                URLRouter(
+                    websocket_urlpatterns
+                    + escalation_websocket_urlpatterns
+                    + orchestration_websocket_urlpatterns
+                )
+            )
         ),
     }
 )

@@ -202,6 +202,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "conversations.tasks.recover_orphaned_replies",
         "schedule": env_float("REPLY_RECOVERY_INTERVAL_SECONDS", 30.0),
     },
+    "recover-escalation-ladder": {
+        "task": "escalations.tasks.recover_ladder",
+        "schedule": env_float("ESCALATION_RECOVERY_INTERVAL_SECONDS", 30.0),
+    },
     "evaluate-analytics-alerts": {
         "task": "analytics.tasks.evaluate_alerts",
         "schedule": env_float("ALERT_EVALUATION_INTERVAL_SECONDS", 60.0),
@@ -287,6 +291,24 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# With the file backend (django.core.mail.backends.filebased.EmailBackend) each email is a
+# file here: a local mailbox for development. SMTP reads the EMAIL_HOST_* variables.
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "agent-operations@localhost")
+# Absolute links in emails (the escalation queue) start with this.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+
+# --- Escalations ----------------------------------------------------------------------
+
+# A ladder phase whose worker stopped renewing its lease this long is run again.
+ESCALATION_PHASE_LEASE_SECONDS = env_float("ESCALATION_PHASE_LEASE_SECONDS", 180.0)
+ESCALATION_PHASE_MAX_ATTEMPTS = env_int("ESCALATION_PHASE_MAX_ATTEMPTS", 3)
 
 LOGGING = {
     "version": 1,

@@ -8,7 +8,7 @@ from django.template.loader import render_to_string
 
 from accounts.middleware import SESSION_ACCOUNT_KEY
 from conversations.models import Message
-from conversations.realtime import FrameEvent, MessageEvent, conversation_group
+from conversations.realtime import FrameEvent, MessageAddedEvent, MessageEvent, conversation_group
 from conversations.selectors import (
     conversation_for_socket,
     message_in_conversation,
@@ -67,6 +67,13 @@ class ConversationConsumer(AsyncWebsocketConsumer):
 
     async def chat_message(self, event: MessageEvent) -> None:
         await self._rerender(event["message_id"])
+
+    async def chat_message_added(self, event: MessageAddedEvent) -> None:
+        message = await db(message_in_conversation)(conversation_id=self.conversation_id, pk=event["message_id"])
+        if message is not None:
+            self.cursor.rendered(message.pk, len(message.content))
+            html = await db(render_to_string)("conversations/_message_added.html", {"message": message})
+            await self.send(text_data=html)
 
     async def _rerender(self, message_id: int) -> None:
         message = await db(message_in_conversation)(conversation_id=self.conversation_id, pk=message_id)

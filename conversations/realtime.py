@@ -32,6 +32,13 @@ class MessageEvent(TypedDict):
     message_id: int
 
 
+class MessageAddedEvent(TypedDict):
+    """A message was added outside a turn (a person's reply, an escalation's answer): append it."""
+
+    type: Literal["chat.message_added"]
+    message_id: int
+
+
 def conversation_group(conversation_id: int) -> str:
     return f"conversation.{conversation_id}"
 
@@ -44,7 +51,11 @@ def message_event(*, message_id: int) -> MessageEvent:
     return {"type": "chat.message", "message_id": message_id}
 
 
-def publish(conversation_id: int, event: FrameEvent | MessageEvent) -> None:
+def message_added_event(*, message_id: int) -> MessageAddedEvent:
+    return {"type": "chat.message_added", "message_id": message_id}
+
+
+def publish(conversation_id: int, event: FrameEvent | MessageEvent | MessageAddedEvent) -> None:
     """Send an event to everyone watching the conversation, from synchronous code.
 
     A plain Redis PUBLISH in the calling thread, in the channel layer's own wire format.

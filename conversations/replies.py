@@ -205,6 +205,9 @@ def reply_generate(*, message_id: int) -> None:
         _pause_owned(reply)
         return
     _finish_owned(reply, status=outcome.status, error=outcome.error, result=outcome.usage)
+    from escalations.tasks import inspect_reply  # does the finished reply need escalating?
+
+    transaction.on_commit(lambda: inspect_reply.delay(reply.pk))
 
 
 class _LeaseHeartbeat(threading.Thread):

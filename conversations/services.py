@@ -160,3 +160,49 @@ def approval_decide(
     transaction.on_commit(lambda: publish(conversation_id, message_event(message_id=reply_id)))
     transaction.on_commit(lambda: generate_reply.delay(reply_id))
     return locked
+
+
+def message_post(
+    *,
+    conversation: Conversation,
+    content: str,
+    agent: AgentInstance | None = None,
+    sent_by: AbstractBaseUser | None = None,
+) -> Message:
+    """Add a finished assistant-side message outside a turn: a person's reply (``sent_by``)
+    or an answer found by an escalation. Open chats append it live once it is committed."""
+    from conversations.realtime import message_added_event
+
+    content = message_clean_content(content)
+    now = timezone.now()
+    message = Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.ASSISTANT,
+        status=Message.Status.COMPLETE,
+        content=content,
+        agent=agent,
+        sent_by=sent_by,
+        completed_at=now,
+    )
+    Conversation.objects.filter(pk=conversation.pk).update(updated_at=now)
+    transaction.on_commit(lambda: publish(conversation.pk, message_added_event(message_id=message.pk)))
+    return message
+
+
+def message_feedback_set(*, message: Message, user: AbstractBaseUser, feedback: str) -> Message:
+    """Thumbs up or down (or "" to take it back) on a finished assistant reply, by the
+    conversation's owner. A thumbs-down asks the escalation ladder to look at it."""
+    from escalations.tasks import inspect_feedback
+
+    if feedback not in {"", *Message.Feedback.values}:
+        raise ValidationError({"feedback": "Feedback is 'up', 'down' or '' (none)."})
+    if message.role != Message.Role.ASSISTANT or message.status != Message.Status.COMPLETE:
+        raise ValidationError({"feedback": "Only a finished reply can be rated."})
+    if message.conversation.user_id != user.pk:
+        raise ValidationError({"feedback": "Only the person who asked can rate this reply."})
+    message.feedback = feedback
+    message.feedback_at = timezone.now() if feedback else None
+    message.save(update_fields=["feedback", "feedback_at", "updated_at"])
+    message_id = message.pk
+    transaction.on_commit(lambda: inspect_feedback.delay(message_id))
+    return message

@@ -19,6 +19,7 @@ from conversations.services import (
     ReplyInFlight,
     approval_decide,
     conversation_start,
+    message_feedback_set,
     message_send,
     reply_cancel,
 )
@@ -135,3 +136,19 @@ def approval_decide_view(request: HttpRequest, pk: int, approval_id: int) -> Htt
     if not request.headers.get("HX-Request"):
         return redirect("conversations:conversation", pk=conversation.pk)
     return render(request, "conversations/_message.html", {"message": reply})
+
+
+@require_POST
+@account_required
+def message_feedback(request: HttpRequest, pk: int, message_id: int) -> HttpResponse:
+    conversation = conversation_get(account=request.account, user=request.user, pk=pk)
+    message = message_in_conversation(conversation_id=conversation.pk, pk=message_id)
+    if message is None:
+        raise Http404("No such message.")
+    try:
+        message_feedback_set(message=message, user=request.user, feedback=request.POST.get("feedback", ""))
+    except ValidationError as error:
+        return HttpResponse(" ".join(error.messages), status=400)
+    if not request.headers.get("HX-Request"):
+        return redirect("conversations:conversation", pk=conversation.pk)
+    return render(request, "conversations/_feedback.html", {"message": message})

@@ -60,4 +60,15 @@ def run_checks() -> dict:
         "status": "ok" if not failing else "error",
         "failing": failing,
         "checks": {c.name: asdict(c) for c in checks},
+        "escalations": escalation_queue(),
     }
+
+
+def escalation_queue() -> dict:
+    """The operator queue at a glance (informational: a long queue is not an outage)."""
+    from escalations.selectors import queue_health
+
+    try:
+        return queue_health()
+    except Exception as exc:  # the database check above already says why
+        return {"error": str(exc)[:200]}

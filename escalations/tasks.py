@@ -1,0 +1,47 @@
+"""Celery tasks of the ladder: each takes ids, declares its retries and calls one service."""
+
+from celery import shared_task
+from celery.signals import worker_ready
+from django.db import OperationalError
+
+from escalations.consultation import consultation_collect
+from escalations.ladder import ladder_recover, phase_run
+from escalations.notifications import escalation_email_send
+from escalations.triggers import feedback_inspect, reply_inspect
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def inspect_reply(message_id: int) -> None:
+    reply_inspect(reply_id=message_id)
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def inspect_feedback(message_id: int) -> None:
+    feedback_inspect(message_id=message_id)
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def run_phase(escalation_id: int, phase: str) -> None:
+    phase_run(escalation_id=escalation_id, phase=phase)
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def collect_consultation(escalation_id: int) -> None:
+    consultation_collect(escalation_id=escalation_id)
+
+
+# Any failure to send (SMTP down, refused, timed out) is retried with backoff, for about
+# an hour in all; the escalation is in the queue whatever happens to its email.
+@shared_task(autoretry_for=(Exception,), retry_backoff=30, retry_backoff_max=900, max_retries=8)
+def email_operators(escalation_id: int) -> None:
+    escalation_email_send(escalation_id=escalation_id)
+
+
+@shared_task
+def recover_ladder() -> list[int]:
+    return ladder_recover()
+
+
+@worker_ready.connect
+def recover_on_start(**_kwargs) -> None:
+    recover_ladder.delay()
