@@ -13,6 +13,7 @@ from agents.catalog.install import catalog_install_demo
 from agents.services import agent_ensure_default, knowledge_articles_load
 from escalations.demo import escalations_demo_seed
 from orchestration.demo import capabilities_seed_demo
+from rollout.demo import rollout_demo_seed
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - dev-only demo users, refused with DEBUG off
 DEMO_USERS = (
@@ -47,6 +48,7 @@ def demo_seed() -> DemoSeed:
     articles = knowledge_articles_load(account=account)
     agent_ensure_default(account=account)  # the legacy single agent
     catalog_install_demo(account=account)
-    escalations_demo_seed(account=account)
     capabilities_seed_demo(account=account)
+    escalations_demo_seed(account=account)
+    rollout_demo_seed(account=account)
     return DemoSeed(account=account, usernames=[u[0] for u in DEMO_USERS], articles=articles)

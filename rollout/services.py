@@ -180,6 +180,7 @@ def flag_update(
     account: Account | None = None,
     override_gates: bool = False,
     action: str = FlagChange.Action.UPDATE,
+    dry_run: bool = False,
     **changes,
 ) -> FlagChange:
     """Change a flag, globally (``account`` None) or for one account, and audit it.
@@ -188,6 +189,8 @@ def flag_update(
     switch released) must pass the flag's gates in the account; when a gate fails it is
     refused with the reasons (``GatesRefused``) unless ``override_gates`` is set, which is
     recorded. The caller checks that the actor may change the flag (and may override gates).
+    ``dry_run`` validates and checks the gates, then rolls everything back (forms use it to
+    show errors next to the fields before saving).
     """
     reason = reason_clean(reason)
     Flag.objects.select_for_update().filter(pk=flag.pk).first()  # one change of a flag at a time
@@ -224,6 +227,9 @@ def flag_update(
         gate_results=[r.as_dict() for r in gate_results],
         gates_overridden=gates_overridden,
     )
+    if dry_run:
+        transaction.set_rollback(True)
+        return change
     _published_on_commit()
     return change
 
