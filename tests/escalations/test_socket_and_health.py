@@ -1,0 +1,112 @@
+"""The queue socket through the real ASGI stack and Redis channel layer, the email that
+must never lose an escalation, and the queue in /healthz."""
+
+from datetime import timedelta
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.db import transaction
+from django.utils import timezone
+
+from config.asgi import application
+from escalations.models import Escalation
+from escalations.notifications import escalation_email_send
+from escalations.realtime import publish_escalation
+from escalations.tasks import email_operators
+from escalations.triggers import reply_inspect
+from tests.escalations.conftest import chat_turn, client_for, climb
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ORIGIN = (b"origin", b"http://testserver")
+
+
+def _cookie(user) -> tuple[bytes, bytes]:
+    return (b"cookie", f"sessionid={client_for(user).cookies['sessionid'].value}".encode())
+
+
+async def _connect(user=None):
+    headers = [ORIGIN]
+    if user is not None:
+        headers.append(await database_sync_to_async(_cookie)(user))
+    communicator = WebsocketCommunicator(application, "/ws/escalations/", headers=headers)
+    connected, _ = await communicator.connect()
+    return communicator, connected
+
+
+@pytest.fixture
+def queued(account, member, agents, operator):
+    reply = chat_turn(account, member, "@assistant: say I don't know. Can I speak to a person?")
+    return climb(reply_inspect(reply_id=reply.pk))
+
+
+async def test_members_and_strangers_are_refused(member):
+    assert not (await _connect())[1]
+    assert not (await _connect(member))[1]
+
+
+async def test_an_operator_gets_changes_of_their_account_only(queued, operator, outsider):
+    from accounts.models import Membership
+
+    await database_sync_to_async(Membership.objects.filter(user=outsider).update)(role="operator")
+    ours, connected = await _connect(operator)
+    theirs, other_connected = await _connect(outsider)
+    assert connected and other_connected
+    await database_sync_to_async(publish_escalation)(queued.account_id, queued.pk)
+    html = await ours.receive_from(timeout=5)
+    assert 'id="queue-live"' in html and f"/escalations/{queued.pk}/live/" in html
+    assert await theirs.receive_nothing(timeout=0.5)
+    await ours.disconnect()
+    await theirs.disconnect()
+
+
+async def test_claiming_publishes_to_the_queue(queued, operator, second_operator):
+    from escalations.services import escalation_claim
+
+    watcher, connected = await _connect(second_operator)
+    assert connected
+
+    def claim():
+        with transaction.atomic():
+            escalation_claim(escalation=Escalation.objects.get(pk=queued.pk), user=operator)
+
+    await database_sync_to_async(claim)()
+    assert f'data-escalation="{queued.pk}"' in await watcher.receive_from(timeout=5)
+    await watcher.disconnect()
+
+
+def test_a_failed_email_is_recorded_retried_and_never_loses_the_escalation(
+    queued, operator, settings, caplog
+):
+    operator.email = "olivia@acme.example"
+    operator.save()
+    # A real SMTP connection to a port where nothing listens.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
+    result = email_operators.apply(args=[queued.pk])  # eager: every retry runs here, back to back
+    assert result.failed()
+    queued.refresh_from_db()
+    assert queued.status == "open"
+    assert queued.email_status == "failed" and queued.email_attempts == email_operators.max_retries + 1
+    assert queued.email_error
+    assert "email to operators failed" in caplog.text
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert email_operators.apply(args=[queued.pk]).successful()
+    queued.refresh_from_db()
+    assert queued.email_status == "sent" and queued.email_error == ""
+
+
+def test_no_operator_email_is_said_plainly(queued):
+    assert escalation_email_send(escalation_id=queued.pk) == "no_recipients"
+
+
+def test_healthz_includes_the_queue(queued, client):
+    Escalation.objects.filter(pk=queued.pk).update(
+        queued_at=timezone.now() - timedelta(hours=2),
+        first_response_due_at=timezone.now() - timedelta(hours=1),
+    )
+    body = client.get("/healthz").json()["escalations"]
+    assert body["open"] == 1 and body["unclaimed"] == 1
+    assert body["oldest_age_seconds"] >= 7200 and body["sla_breaches"] == 1
