@@ -134,7 +134,9 @@ def _arm(arm: str, row: tuple | None, escalated: dict[str, int] | None) -> ArmFi
 
 def cohort_figures(*, account: Account, window: Window) -> CohortFigures:
     sql = _SQL.format(conversation=Conversation._meta.db_table, message=Message._meta.db_table)
-    bounds = [account.pk, window.start, window.end]
+    # Raw SQL gets its datetimes in the backend's own format (SQLite compares them as text).
+    adapt = connection.ops.adapt_datetimefield_value
+    bounds = [account.pk, adapt(window.start), adapt(window.end)]
     with connection.cursor() as cursor:
         cursor.execute(sql, bounds + bounds)
         rows = {row[0]: row for row in cursor.fetchall()}
