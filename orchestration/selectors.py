@@ -31,7 +31,7 @@ def runs_for_account(*, account: Account) -> QuerySet[WorkflowRun]:
 
 
 def _with_tasks(queryset: QuerySet[WorkflowRun]) -> QuerySet[WorkflowRun]:
-    return queryset.select_related("aggregator").prefetch_related(
+    return queryset.select_related("aggregator", "account").prefetch_related(
         Prefetch("tasks", queryset=TaskRun.objects.select_related("agent").order_by("position", "id"))
     )
 
