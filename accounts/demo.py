@@ -11,6 +11,7 @@ from accounts.models import Account, Membership
 from accounts.services import membership_ensure
 from agents.catalog.install import catalog_install_demo
 from agents.services import agent_ensure_default, knowledge_articles_load
+from analytics.demo import analytics_demo_seed
 from escalations.demo import escalations_demo_seed
 from orchestration.demo import capabilities_seed_demo
 from rollout.demo import rollout_demo_seed
@@ -51,4 +52,5 @@ def demo_seed() -> DemoSeed:
     capabilities_seed_demo(account=account)
     escalations_demo_seed(account=account)
     rollout_demo_seed(account=account)
+    analytics_demo_seed(account=account)
     return DemoSeed(account=account, usernames=[u[0] for u in DEMO_USERS], articles=articles)

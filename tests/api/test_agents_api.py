@@ -366,10 +366,16 @@ def test_openapi_schema_lists_every_path(client):
         "/api/accounts/{account}/agents/{agent}",
         "/api/accounts/{account}/agents/{agent}/chat",
         "/api/chat/multi-agent/message",
+        "/api/chat/message",
         "/api/approvals/{approval_id}",
+        "/api/accounts/{account}/flags",
+        "/api/accounts/{account}/flags/{key}",
+        "/api/accounts/{account}/flags/{key}/rollback",
+        "/api/accounts/{account}/flags/{key}/users/{username}",
     }
     assert set(paths["/api/accounts/{account}/agents"]) == {"get", "post"}
     assert set(paths["/api/accounts/{account}/agents/{agent}"]) == {"get", "put", "delete"}
+    assert set(paths["/api/accounts/{account}/flags/{key}"]) == {"get", "patch"}
     assert schema["components"]["securitySchemes"]["TokenAuth"] == {"type": "http", "scheme": "bearer"}
 
 
