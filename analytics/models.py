@@ -88,3 +88,22 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message} ({self.status})"
+
+
+class TrafficBatch(models.Model):
+    """One run of ``generate_traffic``: what synthetic traffic an account holds, so the demo seed
+    generates it once."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="traffic_batches")
+    conversations = models.PositiveIntegerField()
+    messages = models.PositiveIntegerField()
+    handoffs = models.PositiveIntegerField()
+    days = models.FloatField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "traffic batches"
+
+    def __str__(self) -> str:
+        return f"{self.conversations} synthetic conversations for {self.account}"

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from agents.models import AgentInstance
+from analytics.models import TrafficBatch
 from conversations.models import Approval, Conversation, GuardrailEvent, Handoff, Message, ToolCall, Turn
 
 # Synthetic model names for agents that have none of their own, so per-model figures show a mix.
@@ -212,6 +213,10 @@ def traffic_generate(
         done += size
         if progress:
             progress(counts)
+    TrafficBatch.objects.create(
+        account=account, conversations=counts.conversations, messages=counts.messages,
+        handoffs=counts.handoffs, days=profile.days,
+    )  # fmt: skip
     return counts
 
 

@@ -65,7 +65,9 @@ def window_last(duration: timedelta, *, now: datetime | None = None) -> Window:
 def _parse_bound(value: str, *, field: str, is_end: bool) -> datetime:
     value = (value or "").strip()
     if not value:
-        raise ValidationError({field: f"Give a {field} date (YYYY-MM-DD) for a custom window."})
+        raise ValidationError(
+            {field: f"Give {'an' if field == 'end' else 'a'} {field} date (YYYY-MM-DD) for a custom window."}
+        )
     try:
         if len(value) == 10:
             day = date.fromisoformat(value)
