@@ -13,11 +13,14 @@ from rollout.services import flag_create
 
 @pytest.fixture(autouse=True)
 def fresh_flag_cache():
-    """Each test starts and ends with an empty in-process snapshot, so a flag of one test
-    (rolled back with its transaction, which publishes nothing) never leaks into another."""
+    """Each test starts with an empty in-process snapshot and ends by publishing a change, so a
+    flag of one test (rolled back with its transaction, which publishes nothing) never leaks
+    into another test, in this process or in the stack's."""
     decision.local_invalidate()
     yield
-    decision.local_invalidate()
+    # Torn down after the test database is flushed or rolled back: processes of the shared
+    # test stack reload too, so no flag of this test serves another test's conversations.
+    decision.flags_changed()
 
 
 @pytest.fixture
