@@ -17,6 +17,7 @@ from agents.api_selectors import membership_for_account_slug
 from analytics.selectors.agents import AgentFigures, agent_figures
 from analytics.selectors.alerts import alerts_recent
 from analytics.selectors.cohorts import CohortFigures, cohort_figures
+from analytics.selectors.escalations import EscalationFigures, escalation_figures
 from analytics.selectors.handoffs import HandoffFigures, handoff_figures
 from analytics.selectors.overview import OverviewFigures, overview_figures
 from analytics.selectors.routing import RoutingFigures, routing_figures
@@ -132,6 +133,21 @@ def analytics_agents(request: HttpRequest, account: str, params: Query[WindowPar
 def analytics_cohorts(request: HttpRequest, account: str, params: Query[WindowParams]):
     scoped, window = _scope(request, account, params)
     return _response(window, cohort_figures(account=scoped, window=window))
+
+
+class EscalationsOut(Schema):
+    window: WindowOut
+    figures: EscalationFigures
+
+
+@router.get(
+    "/accounts/{account}/analytics/escalations",
+    response=EscalationsOut,
+    summary="Escalations: auto-fix rate per phase, human rate, response times, SLA breaches",
+)
+def analytics_escalations(request: HttpRequest, account: str, params: Query[WindowParams]):
+    scoped, window = _scope(request, account, params)
+    return _response(window, escalation_figures(account=scoped, window=window))
 
 
 @router.get("/accounts/{account}/analytics/alerts", response=list[AlertOut], summary="Recent alerts")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from analytics.selectors.agents import AgentFigures
 from analytics.selectors.cohorts import CohortFigures
+from analytics.selectors.escalations import EscalationFigures
 from analytics.selectors.handoffs import HandoffFigures
 from analytics.selectors.overview import OverviewFigures
 from analytics.selectors.routing import RoutingFigures
@@ -175,3 +176,25 @@ def cohort_charts(figures: CohortFigures) -> dict[str, dict]:
             horizontal=True, percent=True,
         ),
     }  # fmt: skip
+
+
+def escalation_charts(figures: EscalationFigures) -> dict[str, dict]:
+    phases = figures.phases
+    s = figures.series
+    return {
+        "chart_phases": _bar(
+            [p.label for p in phases],
+            [
+                _ds(
+                    "Auto-fix rate (settled of those that reached the phase)",
+                    [p.auto_fix_rate for p in phases],
+                    GREEN,
+                )
+            ],
+            percent=True,
+        ),
+        "chart_escalation_series": _line(
+            [_short(p.bucket) for p in s],
+            [_ds("Opened", [p.opened for p in s], ORANGE), _ds("Resolved", [p.resolved for p in s], GREEN)],
+        ),
+    }

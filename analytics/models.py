@@ -48,11 +48,12 @@ class AlertRule(models.Model):
             return f"Hand-off rate above {self.threshold:.0%} over the last {span}"
         if self.kind == self.Kind.ERROR_RATE_SPIKE:
             return f"Error rate above {self.threshold:g} times the previous {span}"
+        if self.kind == self.Kind.SLA_BREACHES:
+            return f"More than {self.threshold:g} escalations in the queue past their SLA"
         noun = {
             self.Kind.CIRCULAR_HANDOFFS: "circular hand-offs stopped",
             self.Kind.STEP_LIMITS: "step limits hit",
             self.Kind.GATE_DENIALS: "gate denials, refusals and tool failures",
-            self.Kind.SLA_BREACHES: "escalations past their SLA",
         }[self.kind]
         return f"More than {self.threshold:g} {noun} in the last {span}"
 

@@ -11,6 +11,7 @@ from accounts.models import Account
 from analytics import charts
 from analytics.selectors.agents import UsageRow, agent_figures
 from analytics.selectors.cohorts import cohort_figures
+from analytics.selectors.escalations import escalation_figures
 from analytics.selectors.handoffs import handoff_figures
 from analytics.selectors.overview import overview_figures
 from analytics.selectors.routing import routing_figures
@@ -73,6 +74,22 @@ def _cost_series(points) -> list[Row]:
         [p.bucket, p.replies, p.cost_usd, p.tokens, p.latency_avg_ms, p.latency_p95_ms, p.error_rate]
         for p in points
     ]
+
+
+SHADOW_HEADERS = [
+    "pair", "created_at", "question", "legacy_status", "legacy_latency_ms", "legacy_cost_usd",
+    "shadow_status", "shadow_agent", "shadow_latency_ms", "shadow_cost_usd",
+]  # fmt: skip
+
+
+def _shadow_rows(shadow) -> list[Row]:
+    if shadow is None:
+        return []
+    return [
+        [p.id, p.created_at.isoformat(), p.question, p.legacy_status, p.legacy_latency_ms, p.legacy_cost_usd,
+         p.shadow_status, p.shadow_agent, p.shadow_latency_ms, p.shadow_cost_usd]
+        for p in shadow.latest
+    ]  # fmt: skip
 
 
 SECTIONS: dict[str, Section] = {
@@ -163,6 +180,26 @@ SECTIONS: dict[str, Section] = {
                     lambda f: [[c.metric, c.legacy, c.multi_agent, c.legacy_n, c.multi_agent_n,
                                 c.difference.estimate, c.difference.low, c.difference.high,
                                 c.difference.significant] for c in f.comparisons],
+                ),
+                "shadow": Table(
+                    "Shadow pairs",
+                    SHADOW_HEADERS,
+                    lambda f: _shadow_rows(f.shadow),
+                ),
+            },
+        ),
+        Section(
+            "escalations", "Escalations", escalation_figures, charts.escalation_charts,
+            {
+                "phases": Table(
+                    "Outcomes per ladder phase",
+                    ["phase", "reached", "resolved", "auto_fix_rate"],
+                    lambda f: [[p.phase, p.reached, p.resolved, p.auto_fix_rate] for p in f.phases],
+                ),
+                "series": Table(
+                    "Escalations over time",
+                    ["bucket", "opened", "resolved"],
+                    lambda f: [[p.bucket, p.opened, p.resolved] for p in f.series],
                 ),
             },
         ),

@@ -73,12 +73,12 @@ def _gate_problems(account: Account, window: Window) -> int:
     return denied + refused + failed
 
 
-def _sla_breaches(account: Account, window: Window) -> int | None:
-    try:
-        from escalations.selectors import escalations_sla_breached_count
-    except ImportError:
+def _sla_breaches(account: Account, now: datetime | None) -> int | None:
+    from analytics.selectors.escalations import escalations_available, sla_breaches_open
+
+    if not escalations_available():
         return None
-    return escalations_sla_breached_count(account=account, window=window)
+    return sla_breaches_open(account=account, now=now)
 
 
 def rule_read(*, rule: AlertRule, now: datetime | None = None) -> Reading | None:
@@ -118,10 +118,10 @@ def rule_read(*, rule: AlertRule, now: datetime | None = None) -> Reading | None
         count = _gate_problems(account, window)
         noun = "gate denials, refusals and tool failures"
     else:
-        found = _sla_breaches(account, window)
+        found = _sla_breaches(account, now)
         if found is None:
             return None
-        count, noun = found, "escalations past their SLA"
+        return Reading(float(found), found > threshold, f"{found} escalations in the queue past their SLA")
     return Reading(float(count), count > threshold, f"{count} {noun} in the last {rule.window_minutes} min")
 
 

@@ -90,3 +90,16 @@ def percentile(values: list[float], fraction: float) -> float | None:
     lower = math.floor(position)
     upper = min(lower + 1, len(ordered) - 1)
     return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
+
+
+def mean_difference_paired(differences: Moments) -> Difference:
+    """Mean of paired differences with its t interval (each pair is one message answered twice)."""
+    variance = differences.variance
+    if variance is None:
+        return NO_DIFFERENCE
+    estimate = differences.mean
+    se = math.sqrt(variance / differences.n)
+    from scipy.stats import t
+
+    margin = float(t.ppf(0.5 + CONFIDENCE / 2, differences.n - 1)) * se
+    return Difference(estimate, estimate - margin, estimate + margin)

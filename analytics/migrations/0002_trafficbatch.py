@@ -5,27 +5,38 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_apitoken'),
-        ('analytics', '0001_initial'),
+        ("accounts", "0002_apitoken"),
+        ("analytics", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='TrafficBatch',
+            name="TrafficBatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('conversations', models.PositiveIntegerField()),
-                ('messages', models.PositiveIntegerField()),
-                ('handoffs', models.PositiveIntegerField()),
-                ('days', models.FloatField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='traffic_batches', to='accounts.account')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("conversations", models.PositiveIntegerField()),
+                ("messages", models.PositiveIntegerField()),
+                ("handoffs", models.PositiveIntegerField()),
+                ("days", models.FloatField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="traffic_batches",
+                        to="accounts.account",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'traffic batches',
-                'ordering': ['-created_at'],
+                "verbose_name_plural": "traffic batches",
+                "ordering": ["-created_at"],
             },
         ),
     ]

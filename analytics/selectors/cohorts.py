@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.db import connection
 
 from accounts.models import Account
+from analytics.selectors.shadow import ShadowFigures, shadow_figures
 from analytics.stats import Difference, Moments, mean_difference, proportion_difference
 from analytics.windows import Window
 from conversations.models import Conversation, Message
@@ -64,6 +65,7 @@ class CohortFigures:
     legacy: ArmFigures
     multi_agent: ArmFigures
     comparisons: list[Comparison]
+    shadow: ShadowFigures | None  # None until the rollout app keeps shadow pairs
 
 
 _SQL = """
@@ -198,4 +200,9 @@ def cohort_figures(*, account: Account, window: Window) -> CohortFigures:
                 lower_is_better=True,
             )
         )
-    return CohortFigures(legacy=legacy, multi_agent=multi, comparisons=comparisons)
+    return CohortFigures(
+        legacy=legacy,
+        multi_agent=multi,
+        comparisons=comparisons,
+        shadow=shadow_figures(account=account, window=window),
+    )
