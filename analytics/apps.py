@@ -7,5 +7,7 @@ class AnalyticsConfig(AppConfig):
 
     def ready(self) -> None:
         from analytics.db import connect_signals
+        from analytics.gates import register
 
         connect_signals()
+        register()  # the rollout gate "no open critical alerts"

@@ -68,11 +68,14 @@ class HandoffFigures:
 
 
 def _multi_agent(account: Account, window: Window):
-    return conversations_in(account=account, window=window).filter(arm=Conversation.Arm.MULTI_AGENT)
+    # Conversations with one chosen agent (not routed) cannot hand off: they are outside the rate.
+    return conversations_in(account=account, window=window).filter(
+        arm=Conversation.Arm.MULTI_AGENT, routed=True
+    )
 
 
 def handoff_rate(*, account: Account, window: Window) -> tuple[int, int]:
-    """(multi-agent conversations started in the window, those of them with a hand-off)."""
+    """(routed multi-agent conversations started in the window, those of them with a hand-off)."""
     has_handoff = Exists(Handoff.objects.filter(conversation=OuterRef("pk")))
     counts = _multi_agent(account, window).aggregate(
         total=Count("id"), with_handoff=Count("id", filter=Q(has_handoff))

@@ -163,3 +163,18 @@ def test_another_accounts_rule_is_404(dataset, noise, admin, client):
     theirs = _rule(noise.account, AlertRule.Kind.HANDOFF_RATE, 0.3)
     client.force_login(admin)
     assert client.post(f"/analytics/alerts/rules/{theirs.pk}/", {}).status_code == 404
+
+
+def test_the_rollout_gate_fails_while_a_critical_alert_is_open(dataset):
+    from rollout.gates import GATES, gates_evaluate
+
+    assert "no_critical_alerts" in GATES
+    gate = {r.key: r for r in gates_evaluate(account=dataset.account, config={})}["no_critical_alerts"]
+    assert gate.passed
+    rule = _rule(dataset.account, AlertRule.Kind.CIRCULAR_HANDOFFS, 0, severity="critical")
+    alert = rule_evaluate(rule=rule, now=NOW)
+    gate = {r.key: r for r in gates_evaluate(account=dataset.account, config={})}["no_critical_alerts"]
+    assert (gate.passed, gate.figure) == (False, "1 open")
+    assert alert.message in gate.reason
+    rule_evaluate(rule=rule, now=NOW + timedelta(days=30))  # resolved
+    assert {r.key: r for r in gates_evaluate(account=dataset.account, config={})}["no_critical_alerts"].passed

@@ -276,7 +276,7 @@ def test_gates_measure_each_arm_and_pass_on_healthy_data(flag, account, member):
     _healthy_data(account, member)
     change = flag_update(flag=flag, account=account, actor=None, reason="green", source="command",
                          phase=Phase.CANARY)  # fmt: skip
-    assert [r["passed"] for r in change.gate_results] == [True, True, True]
+    assert all(r["passed"] for r in change.gate_results)  # other apps may register more gates
     assert change.gate_results[0]["figure"] == "0.0% (0/4) vs 25.0% (1/4)"
     assert not change.gates_overridden
     # A multi-agent arm that fails more often than legacy, and too many hand-offs, block the next step.
@@ -316,7 +316,7 @@ def test_an_admin_may_override_a_failed_gate_with_a_reason_which_is_audited(
     assert response.status_code == 200
     change = _latest()
     assert change.gates_overridden and change.reason == "pilot customer asked"
-    assert len(change.gate_results) == 3
+    assert {"error_rate", "handoff_rate", "routing_accuracy"} <= {g["key"] for g in change.gate_results}
 
 
 def test_rollback_is_one_step_to_nobody(flag, account, make_members):
