@@ -168,9 +168,11 @@ def message_post(
     content: str,
     agent: AgentInstance | None = None,
     sent_by: AbstractBaseUser | None = None,
+    model: str = "",
 ) -> Message:
     """Add a finished assistant-side message outside a turn: a person's reply (``sent_by``)
-    or an answer found by an escalation. Open chats append it live once it is committed."""
+    or an answer found by an escalation (``model``: what produced it; a message with
+    neither, like a notice, is not rated). Open chats append it live once it is committed."""
     from conversations.realtime import message_added_event
 
     content = message_clean_content(content)
@@ -182,6 +184,7 @@ def message_post(
         content=content,
         agent=agent,
         sent_by=sent_by,
+        model=model,
         completed_at=now,
     )
     Conversation.objects.filter(pk=conversation.pk).update(updated_at=now)

@@ -123,6 +123,7 @@ def consultation_collect(*, escalation_id: int) -> bool:
             f"{share} (run #{workflow_run.pk}).",
             answer=CONSULTATION_PREFIX.format(agreed=agreed, total=len(tasks)) + answer,
             score=result.get("agreement"),
+            model=next((t.model for t in tasks if t.model), ""),
         )
     else:
         outcome = PhaseResult(

@@ -47,6 +47,7 @@ class PhaseResult:
     score: float | None = None
     agent: AgentInstance | None = None
     pattern_id: int | None = None
+    model: str = ""  # what produced the answer, shown with it in the chat
     waiting: bool = False  # the consultation waits for its consensus run to finish
 
 
@@ -179,7 +180,12 @@ def _finish(escalation: Escalation, run: PhaseRun, result: PhaseResult) -> None:
 
 
 def _resolve_by_phase(escalation: Escalation, run: PhaseRun, result: PhaseResult, now) -> None:
-    message = message_post(conversation=escalation.conversation, content=result.answer, agent=result.agent)
+    message = message_post(
+        conversation=escalation.conversation,
+        content=result.answer,
+        agent=result.agent,
+        model=result.model or run.get_phase_display().lower(),
+    )
     escalation.status = Escalation.Status.RESOLVED
     escalation.resolved_by_phase = run.phase
     escalation.resolved_at = now
@@ -237,6 +243,7 @@ def phase_quick_fix(*, escalation: Escalation, run: PhaseRun) -> PhaseResult:
         answer=QUICK_FIX_PREFIX + match.pattern.fix,
         score=match.similarity,
         pattern_id=match.pattern.pk,
+        model=f"learned pattern #{match.pattern.pk}",
     )
 
 
@@ -266,6 +273,7 @@ def phase_research(*, escalation: Escalation, run: PhaseRun) -> PhaseResult:
         answer=RESEARCH_PREFIX.format(agent=consultation.agent.name) + consultation.proposal,
         score=confidence,
         agent=consultation.agent,
+        model=getattr(consultation, "model", ""),
     )
 
 

@@ -78,6 +78,7 @@ def research_consult(*, escalation: Escalation, policy: EscalationPolicy) -> Age
     else:
         confidence, text, source = answer_confidence(escalation.question, answer.text)
         consultation.proposal, consultation.confidence, consultation.status = text, confidence, "completed"
+        consultation.model = answer.model  # not stored: shown with the answer in the chat
         consultation.confidence_source = source
     consultation.finished_at = timezone.now()
     consultation.duration_ms = int((consultation.finished_at - started).total_seconds() * 1000)

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.models import Account, Membership
-from conversations.models import Message
+from conversations.models import Conversation, Message
 from escalations.models import Escalation, LearnedPattern
 
 AGE_FILTERS = {"1h": timedelta(hours=1), "4h": timedelta(hours=4), "24h": timedelta(hours=24)}
@@ -58,6 +58,11 @@ def escalation_active_in_conversation(*, conversation_id: int) -> Escalation | N
         .order_by("-created_at")
         .first()
     )
+
+
+def conversation_is_hidden(*, conversation_id: int) -> bool:
+    """A conversation nobody reads: the rollout's shadow answers, written for comparison."""
+    return Conversation.objects.filter(pk=conversation_id, rollout_shadow__isnull=False).exists()
 
 
 def operators_for_account(*, account_id: int) -> QuerySet:

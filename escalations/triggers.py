@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from conversations.models import GuardrailEvent, Message, ToolCall
 from escalations import detection
 from escalations.models import Escalation
-from escalations.selectors import escalation_active_in_conversation
+from escalations.selectors import conversation_is_hidden, escalation_active_in_conversation
 from escalations.services import escalation_open, escalation_user_replied, pattern_feedback_record
 
 Trigger = Escalation.Trigger
@@ -70,6 +70,8 @@ def reply_inspect(*, reply_id: int) -> Escalation | None:
     )
     if reply is None or reply.status != Message.Status.COMPLETE or reply.sent_by_id:
         return None
+    if conversation_is_hidden(conversation_id=reply.conversation_id):
+        return None
     escalation_user_replied(conversation_id=reply.conversation_id)
     findings = reply_findings(reply)
     if not findings:
@@ -95,6 +97,9 @@ def feedback_inspect(*, message_id: int) -> Escalation | None:
         return None
     if message.feedback != Message.Feedback.DOWN:
         return None
+    active = escalation_active_in_conversation(conversation_id=message.conversation_id)
+    if active is not None:
+        return active  # already being worked on: the rating shows in its transcript
     answered_by = (
         Escalation.objects.filter(answer_message=message).values_list("resolved_by_phase", flat=True).first()
     )

@@ -6,168 +6,511 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0002_apitoken'),
-        ('agents', '0003_routingevaluation'),
-        ('conversations', '0004_conversation_arm_message_feedback_and_more'),
-        ('orchestration', '0001_initial'),
+        ("accounts", "0002_apitoken"),
+        ("agents", "0003_routingevaluation"),
+        ("conversations", "0004_conversation_arm_message_feedback_and_more"),
+        ("orchestration", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Escalation',
+            name="Escalation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('trigger', models.CharField(choices=[('cannot_resolve', 'An agent could not resolve it'), ('asked_for_person', 'The user asked for a person'), ('step_limit', 'Step limit reached'), ('handoff_loop', 'Circular hand-off stopped'), ('approval_denied', 'A denied action left it undone'), ('thumbs_down', 'Thumbs down on a reply'), ('manual', 'Escalated by an operator')], max_length=30)),
-                ('reason', models.TextField(help_text='What happened, in words.')),
-                ('question', models.TextField(help_text="The user's request at the heart of it.")),
-                ('priority', models.PositiveSmallIntegerField(choices=[(1, 'Low'), (2, 'Normal'), (3, 'High'), (4, 'Urgent')], default=2)),
-                ('status', models.CharField(choices=[('ladder', 'On the ladder'), ('open', 'Open'), ('claimed', 'Claimed'), ('waiting_on_user', 'Waiting on user'), ('resolved', 'Resolved')], default='ladder', max_length=20)),
-                ('phase', models.CharField(choices=[('quick_fix', 'Quick fix'), ('research', 'Research agent'), ('consultation', 'Consultation'), ('human', 'Human')], default='quick_fix', max_length=20)),
-                ('resolved_by_phase', models.CharField(blank=True, choices=[('quick_fix', 'Quick fix'), ('research', 'Research agent'), ('consultation', 'Consultation'), ('human', 'Human')], max_length=20)),
-                ('pattern_success_counted', models.BooleanField(default=False)),
-                ('queued_at', models.DateTimeField(blank=True, help_text='When it reached the operators.', null=True)),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('first_response_at', models.DateTimeField(blank=True, null=True)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('resolution_note', models.TextField(blank=True)),
-                ('first_response_due_at', models.DateTimeField(blank=True, null=True)),
-                ('resolution_due_at', models.DateTimeField(blank=True, null=True)),
-                ('email_status', models.CharField(blank=True, choices=[('', 'Not needed'), ('pending', 'Pending'), ('sent', 'Sent'), ('failed', 'Failed (retrying)'), ('no_recipients', 'No operator has an email address')], max_length=20)),
-                ('email_attempts', models.PositiveSmallIntegerField(default=0)),
-                ('email_error', models.TextField(blank=True)),
-                ('emailed_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='escalations', to='accounts.account')),
-                ('answer_message', models.ForeignKey(blank=True, help_text='The answer a phase posted in the conversation.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='conversations.message')),
-                ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='escalations', to='conversations.conversation')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('message', models.ForeignKey(help_text='The message that set it off.', on_delete=django.db.models.deletion.CASCADE, related_name='escalations', to='conversations.message')),
-                ('resolved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('workflow_run', models.ForeignKey(blank=True, help_text='The consensus run of the consultation phase.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='escalations', to='orchestration.workflowrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[
+                            ("cannot_resolve", "An agent could not resolve it"),
+                            ("asked_for_person", "The user asked for a person"),
+                            ("step_limit", "Step limit reached"),
+                            ("handoff_loop", "Circular hand-off stopped"),
+                            ("approval_denied", "A denied action left it undone"),
+                            ("thumbs_down", "Thumbs down on a reply"),
+                            ("manual", "Escalated by an operator"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("reason", models.TextField(help_text="What happened, in words.")),
+                ("question", models.TextField(help_text="The user's request at the heart of it.")),
+                (
+                    "priority",
+                    models.PositiveSmallIntegerField(
+                        choices=[(1, "Low"), (2, "Normal"), (3, "High"), (4, "Urgent")], default=2
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("ladder", "On the ladder"),
+                            ("open", "Open"),
+                            ("claimed", "Claimed"),
+                            ("waiting_on_user", "Waiting on user"),
+                            ("resolved", "Resolved"),
+                        ],
+                        default="ladder",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "phase",
+                    models.CharField(
+                        choices=[
+                            ("quick_fix", "Quick fix"),
+                            ("research", "Research agent"),
+                            ("consultation", "Consultation"),
+                            ("human", "Human"),
+                        ],
+                        default="quick_fix",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "resolved_by_phase",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("quick_fix", "Quick fix"),
+                            ("research", "Research agent"),
+                            ("consultation", "Consultation"),
+                            ("human", "Human"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("pattern_success_counted", models.BooleanField(default=False)),
+                (
+                    "queued_at",
+                    models.DateTimeField(blank=True, help_text="When it reached the operators.", null=True),
+                ),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("first_response_at", models.DateTimeField(blank=True, null=True)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                ("resolution_note", models.TextField(blank=True)),
+                ("first_response_due_at", models.DateTimeField(blank=True, null=True)),
+                ("resolution_due_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "email_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "Not needed"),
+                            ("pending", "Pending"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed (retrying)"),
+                            ("no_recipients", "No operator has an email address"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("email_attempts", models.PositiveSmallIntegerField(default=0)),
+                ("email_error", models.TextField(blank=True)),
+                ("emailed_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="escalations",
+                        to="accounts.account",
+                    ),
+                ),
+                (
+                    "answer_message",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The answer a phase posted in the conversation.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="conversations.message",
+                    ),
+                ),
+                (
+                    "assignee",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="escalations",
+                        to="conversations.conversation",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "message",
+                    models.ForeignKey(
+                        help_text="The message that set it off.",
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="escalations",
+                        to="conversations.message",
+                    ),
+                ),
+                (
+                    "resolved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "workflow_run",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The consensus run of the consultation phase.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="escalations",
+                        to="orchestration.workflowrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-priority', 'created_at', 'id'],
+                "ordering": ["-priority", "created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='AgentConsultation',
+            name="AgentConsultation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('phase', models.CharField(choices=[('quick_fix', 'Quick fix'), ('research', 'Research agent'), ('consultation', 'Consultation'), ('human', 'Human')], max_length=20)),
-                ('proposal', models.TextField(blank=True)),
-                ('confidence', models.FloatField(blank=True, null=True)),
-                ('confidence_source', models.CharField(blank=True, help_text='Stated, or how it was estimated.', max_length=40)),
-                ('vote', models.CharField(blank=True, help_text='The answer it voted for (normalised).', max_length=200)),
-                ('agreed', models.BooleanField(help_text='Voted with the consensus answer.', null=True)),
-                ('status', models.CharField(blank=True, max_length=20)),
-                ('error', models.TextField(blank=True)),
-                ('task_run_id', models.PositiveBigIntegerField(blank=True, null=True, unique=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('duration_ms', models.PositiveIntegerField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('agent', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='agents.agentinstance')),
-                ('escalation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='consultations', to='escalations.escalation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "phase",
+                    models.CharField(
+                        choices=[
+                            ("quick_fix", "Quick fix"),
+                            ("research", "Research agent"),
+                            ("consultation", "Consultation"),
+                            ("human", "Human"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("proposal", models.TextField(blank=True)),
+                ("confidence", models.FloatField(blank=True, null=True)),
+                (
+                    "confidence_source",
+                    models.CharField(blank=True, help_text="Stated, or how it was estimated.", max_length=40),
+                ),
+                (
+                    "vote",
+                    models.CharField(
+                        blank=True, help_text="The answer it voted for (normalised).", max_length=200
+                    ),
+                ),
+                ("agreed", models.BooleanField(help_text="Voted with the consensus answer.", null=True)),
+                ("status", models.CharField(blank=True, max_length=20)),
+                ("error", models.TextField(blank=True)),
+                ("task_run_id", models.PositiveBigIntegerField(blank=True, null=True, unique=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("duration_ms", models.PositiveIntegerField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "agent",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="agents.agentinstance",
+                    ),
+                ),
+                (
+                    "escalation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="consultations",
+                        to="escalations.escalation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='EscalationPolicy',
+            name="EscalationPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('quick_fix_enabled', models.BooleanField(default=True)),
-                ('quick_fix_threshold', models.FloatField(default=0.75, help_text='Cosine similarity (0-1) a learned pattern needs to answer.')),
-                ('research_enabled', models.BooleanField(default=True)),
-                ('research_threshold', models.FloatField(default=0.7, help_text="Confidence (0-1) the research agent's answer needs to be used.")),
-                ('consultation_enabled', models.BooleanField(default=True)),
-                ('consultation_required_votes', models.PositiveSmallIntegerField(default=2, help_text='Agreeing votes of the three needed to use the answer: 2 or 3.')),
-                ('first_response_sla_minutes', models.PositiveIntegerField(default=30)),
-                ('resolution_sla_minutes', models.PositiveIntegerField(default=480)),
-                ('email_operators', models.BooleanField(default=True, help_text='Email the operators when a request reaches them.')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('account', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='escalation_policy', to='accounts.account')),
-                ('consultation_agents', models.ManyToManyField(blank=True, help_text="The three agents consulted; blank: three of the account's active agents.", related_name='+', to='agents.agentinstance')),
-                ('research_agent', models.ForeignKey(blank=True, help_text="Blank: the account's research agent, else its default agent.", null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='agents.agentinstance')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("quick_fix_enabled", models.BooleanField(default=True)),
+                (
+                    "quick_fix_threshold",
+                    models.FloatField(
+                        default=0.75, help_text="Cosine similarity (0-1) a learned pattern needs to answer."
+                    ),
+                ),
+                ("research_enabled", models.BooleanField(default=True)),
+                (
+                    "research_threshold",
+                    models.FloatField(
+                        default=0.7,
+                        help_text="Confidence (0-1) the research agent's answer needs to be used.",
+                    ),
+                ),
+                ("consultation_enabled", models.BooleanField(default=True)),
+                (
+                    "consultation_required_votes",
+                    models.PositiveSmallIntegerField(
+                        default=2, help_text="Agreeing votes of the three needed to use the answer: 2 or 3."
+                    ),
+                ),
+                ("first_response_sla_minutes", models.PositiveIntegerField(default=30)),
+                ("resolution_sla_minutes", models.PositiveIntegerField(default=480)),
+                (
+                    "email_operators",
+                    models.BooleanField(
+                        default=True, help_text="Email the operators when a request reaches them."
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "account",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="escalation_policy",
+                        to="accounts.account",
+                    ),
+                ),
+                (
+                    "consultation_agents",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The three agents consulted; blank: three of the account's active agents.",
+                        related_name="+",
+                        to="agents.agentinstance",
+                    ),
+                ),
+                (
+                    "research_agent",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Blank: the account's research agent, else its default agent.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="agents.agentinstance",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'escalation policies',
+                "verbose_name_plural": "escalation policies",
             },
         ),
         migrations.CreateModel(
-            name='LearnedPattern',
+            name="LearnedPattern",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('problem', models.TextField()),
-                ('fix', models.TextField()),
-                ('embedding', models.JSONField(blank=True, editable=False, null=True)),
-                ('embedded_text', models.TextField(blank=True, editable=False, help_text='The problem text embedded.')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('approved', 'Approved'), ('retired', 'Retired')], default='draft', max_length=20)),
-                ('times_used', models.PositiveIntegerField(default=0)),
-                ('success_count', models.PositiveIntegerField(default=0)),
-                ('approved_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='learned_patterns', to='accounts.account')),
-                ('approved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('source_escalation', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='promoted_pattern', to='escalations.escalation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("problem", models.TextField()),
+                ("fix", models.TextField()),
+                ("embedding", models.JSONField(blank=True, editable=False, null=True)),
+                (
+                    "embedded_text",
+                    models.TextField(blank=True, editable=False, help_text="The problem text embedded."),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("approved", "Approved"), ("retired", "Retired")],
+                        default="draft",
+                        max_length=20,
+                    ),
+                ),
+                ("times_used", models.PositiveIntegerField(default=0)),
+                ("success_count", models.PositiveIntegerField(default=0)),
+                ("approved_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="learned_patterns",
+                        to="accounts.account",
+                    ),
+                ),
+                (
+                    "approved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "source_escalation",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="promoted_pattern",
+                        to="escalations.escalation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddField(
-            model_name='escalation',
-            name='pattern_used',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='escalations.learnedpattern'),
+            model_name="escalation",
+            name="pattern_used",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="escalations.learnedpattern",
+            ),
         ),
         migrations.CreateModel(
-            name='PhaseRun',
+            name="PhaseRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('phase', models.CharField(choices=[('quick_fix', 'Quick fix'), ('research', 'Research agent'), ('consultation', 'Consultation'), ('human', 'Human')], max_length=20)),
-                ('outcome', models.CharField(choices=[('running', 'Running'), ('resolved', 'Resolved'), ('fell_through', 'Fell through'), ('skipped', 'Skipped'), ('failed', 'Failed'), ('queued', 'Handed to a person')], default='running', max_length=20)),
-                ('detail', models.TextField(blank=True)),
-                ('answer', models.TextField(blank=True)),
-                ('score', models.FloatField(blank=True, help_text='Similarity, confidence or agreement.', null=True)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('lease_expires_at', models.DateTimeField(blank=True, help_text='A running phase whose worker stops renewing this is resumed.', null=True)),
-                ('started_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('duration_ms', models.PositiveIntegerField(blank=True, null=True)),
-                ('escalation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='phase_runs', to='escalations.escalation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "phase",
+                    models.CharField(
+                        choices=[
+                            ("quick_fix", "Quick fix"),
+                            ("research", "Research agent"),
+                            ("consultation", "Consultation"),
+                            ("human", "Human"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("running", "Running"),
+                            ("resolved", "Resolved"),
+                            ("fell_through", "Fell through"),
+                            ("skipped", "Skipped"),
+                            ("failed", "Failed"),
+                            ("queued", "Handed to a person"),
+                        ],
+                        default="running",
+                        max_length=20,
+                    ),
+                ),
+                ("detail", models.TextField(blank=True)),
+                ("answer", models.TextField(blank=True)),
+                (
+                    "score",
+                    models.FloatField(
+                        blank=True, help_text="Similarity, confidence or agreement.", null=True
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "lease_expires_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="A running phase whose worker stops renewing this is resumed.",
+                        null=True,
+                    ),
+                ),
+                ("started_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("duration_ms", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "escalation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="phase_runs",
+                        to="escalations.escalation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['started_at', 'id'],
+                "ordering": ["started_at", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='learnedpattern',
-            index=models.Index(fields=['account', 'status'], name='escalations_account_9247d5_idx'),
+            model_name="learnedpattern",
+            index=models.Index(fields=["account", "status"], name="escalations_account_9247d5_idx"),
         ),
         migrations.AddIndex(
-            model_name='escalation',
-            index=models.Index(fields=['account', 'status', '-created_at'], name='escalations_account_284dd2_idx'),
+            model_name="escalation",
+            index=models.Index(
+                fields=["account", "status", "-created_at"], name="escalations_account_284dd2_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='escalation',
-            index=models.Index(fields=['status', 'queued_at'], name='escalations_status_deab65_idx'),
+            model_name="escalation",
+            index=models.Index(fields=["status", "queued_at"], name="escalations_status_deab65_idx"),
         ),
         migrations.AddConstraint(
-            model_name='escalation',
-            constraint=models.UniqueConstraint(fields=('trigger', 'message'), name='unique_escalation_per_trigger'),
+            model_name="escalation",
+            constraint=models.UniqueConstraint(
+                fields=("trigger", "message"), name="unique_escalation_per_trigger"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='phaserun',
-            constraint=models.UniqueConstraint(fields=('escalation', 'phase'), name='unique_phase_run'),
+            model_name="phaserun",
+            constraint=models.UniqueConstraint(fields=("escalation", "phase"), name="unique_phase_run"),
         ),
     ]

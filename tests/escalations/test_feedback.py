@@ -47,3 +47,5 @@ def test_a_persons_reply_is_marked_and_has_no_thumbs(account, member, member_cli
     article = page[page.index(f'id="message-{message.pk}"') :]
     article = article[: article.index("</article>")]
     assert "from a person" in article and "olivia" in article and "feedback" not in article
+    notice = page[page.index("passed your request to a person") :]
+    assert "feedback" not in notice[: notice.index("</article>")]  # a notice is not an answer to rate
