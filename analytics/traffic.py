@@ -63,6 +63,7 @@ class GeneratedCounts:
     guardrail_events: int = 0
     tool_calls: int = 0
     approvals: int = 0
+    escalations: int = 0
 
 
 @dataclass
@@ -100,7 +101,7 @@ def _write(model: type[models.Model], rows: list[dict]) -> None:
     if not rows:
         return
     fields = [f for f in model._meta.concrete_fields if not (f.primary_key and f.attname not in rows[0])]
-    defaults = {f.attname: f.get_default() for f in fields if f.attname not in rows[0]}
+    defaults = {f.attname: f.get_default() for f in fields}  # rows may leave out different fields
     table = connection.ops.quote_name(model._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     with connection.cursor() as cursor:
@@ -231,6 +232,7 @@ def _write_chunk(account, profile, rng, now, size, users, traits, by_pk, default
     msg_base = _Ids(Message).reserve(2 * n_turns)
     turn_base = _Ids(Turn).reserve(n_turns)
     conversations, messages, turn_rows, handoffs, events, tool_calls, approvals = [], [], [], [], [], [], []
+    candidates: list[tuple[int, int, datetime, str]] = []
     msg_id, turn_id = msg_base, turn_base
     for index, (legacy, n) in enumerate(plans):
         conv_id = conv_base + index
@@ -304,6 +306,13 @@ def _write_chunk(account, profile, rng, now, size, users, traits, by_pk, default
                  "latency_ms": latency, "feedback": feedback, "feedback_at": done_at if feedback else None,
                  "attempts": 1, "created_at": at, "updated_at": done_at, "completed_at": done_at}
             )  # fmt: skip
+            if status == Message.Status.FAILED or feedback == "down" or rng.random() < 0.01:
+                trigger = (
+                    "cannot_resolve" if status == Message.Status.FAILED
+                    else ("thumbs_down" if feedback == "down" else "asked_for_person")
+                )  # fmt: skip
+                if rng.random() < 0.5:
+                    candidates.append((conv_id, reply_id, done_at, trigger))
             turn_rows.append(
                 {"id": this_turn, "reply_id": reply_id, "conversation_id": conv_id, "state": {},
                  "created_at": at, "updated_at": done_at}
@@ -354,3 +363,62 @@ def _write_chunk(account, profile, rng, now, size, users, traits, by_pk, default
     counts.guardrail_events += len(events)
     counts.tool_calls += len(tool_calls)
     counts.approvals += len(approvals)
+    counts.escalations += _write_escalations(account, rng, now, candidates)
+
+
+def _write_escalations(account: Account, rng: random.Random, now: datetime, candidates: list) -> int:
+    """Escalations of failed or disliked replies, climbing the ladder: most settle on the way, the
+    rest reach a person, who mostly answers within the SLA (30 min first response, 8 h resolution)."""
+    from analytics.selectors.common import escalation_model
+
+    Escalation = escalation_model()
+    if Escalation is None or not candidates:
+        return 0
+    from escalations.models import LADDER, PhaseRun
+
+    base = _Ids(Escalation).reserve(len(candidates))
+    settle = {"quick_fix": 0.3, "research": 0.35, "consultation": 0.3}
+    escalations, runs = [], []
+    for offset, (conv_id, reply_id, at, trigger) in enumerate(candidates):
+        escalation_id = base + offset
+        row = {
+            "id": escalation_id, "account_id": account.pk, "conversation_id": conv_id, "message_id": reply_id,
+            "trigger": trigger, "reason": "Synthetic escalation.", "question": "Synthetic question.",
+            "created_at": at, "updated_at": at, "priority": 2,
+        }  # fmt: skip
+        clock = at
+        for phase in LADDER:
+            duration = timedelta(seconds=rng.uniform(2, 90))
+            run = {"escalation_id": escalation_id, "phase": phase, "started_at": clock,
+                   "finished_at": clock + duration,
+                   "duration_ms": int(duration.total_seconds() * 1000)}  # fmt: skip
+            clock += duration
+            if phase != "human" and rng.random() < settle[phase]:
+                runs.append(run | {"outcome": PhaseRun.Outcome.RESOLVED})
+                row |= {
+                    "status": "resolved",
+                    "phase": phase,
+                    "resolved_by_phase": phase,
+                    "resolved_at": clock,
+                }
+                break
+            if phase != "human":
+                runs.append(run | {"outcome": PhaseRun.Outcome.FELL_THROUGH})
+                continue
+            runs.append(run | {"outcome": PhaseRun.Outcome.QUEUED, "finished_at": clock, "duration_ms": 0})
+            responded = clock + timedelta(minutes=rng.lognormvariate(math.log(14), 0.7))
+            resolved = responded + timedelta(minutes=rng.lognormvariate(math.log(90), 0.9))
+            row |= {
+                "phase": phase, "queued_at": clock, "first_response_due_at": clock + timedelta(minutes=30),
+                "resolution_due_at": clock + timedelta(minutes=480),
+                "first_response_at": responded if responded < now else None,
+                "claimed_at": responded if responded < now else None,
+            }  # fmt: skip
+            if resolved < now and rng.random() < 0.9:
+                row |= {"status": "resolved", "resolved_by_phase": phase, "resolved_at": resolved}
+            else:
+                row["status"] = "claimed" if responded < now else "open"
+        escalations.append(row)
+    _write(Escalation, escalations)
+    _write(PhaseRun, runs)
+    return len(escalations)

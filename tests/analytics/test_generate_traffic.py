@@ -5,6 +5,7 @@ from django.core.management import CommandError, call_command
 
 from agents.catalog.install import catalog_install_demo
 from analytics.selectors.agents import agent_figures
+from analytics.selectors.escalations import escalation_figures
 from analytics.selectors.handoffs import handoff_figures
 from analytics.windows import window_parse
 from conversations.models import Conversation, Handoff, Message, Turn
@@ -33,6 +34,8 @@ def test_generates_both_arms_with_handoffs_failures_and_feedback(account, member
     assert 0.05 < handoffs.rate < 0.5
     assert agent_figures(account=account, window=window).cost_usd > 0
     assert "400 conversations" in out.getvalue()
+    escalations = escalation_figures(account=account, window=window)
+    assert escalations.opened > 0 and escalations.phases[0].reached == escalations.opened
 
 
 def test_refuses_bad_arguments(account):

@@ -65,6 +65,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"account {account.slug}: {counts.conversations:,} conversations, {counts.messages:,} messages, "
             f"{counts.handoffs:,} hand-offs, {counts.guardrail_events:,} guard-rail events, "
-            f"{counts.tool_calls:,} tool calls, {counts.approvals:,} approvals "
+            f"{counts.tool_calls:,} tool calls, {counts.approvals:,} approvals, "
+            f"{counts.escalations:,} escalations "
             f"in {time.monotonic() - started:.1f} s"
         )
