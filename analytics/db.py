@@ -7,7 +7,7 @@ aggregate of the same meaning registered on each new connection.
 from __future__ import annotations
 
 from django.db.backends.signals import connection_created
-from django.db.models import Aggregate, FloatField, Value
+from django.db.models import Aggregate, FloatField, Func, Value
 
 from analytics.stats import percentile
 
@@ -21,7 +21,7 @@ class Percentile(Aggregate):
         super().__init__(expression, Value(float(fraction)), **extra)
 
     def as_postgresql(self, compiler, connection, **extra_context):
-        expression, fraction = self.get_source_expressions()
+        expression, fraction = Func.get_source_expressions(self)[:2]
         expr_sql, expr_params = compiler.compile(expression)
         fraction_sql, fraction_params = compiler.compile(fraction)
         sql = f"percentile_cont({fraction_sql}) WITHIN GROUP (ORDER BY {expr_sql})"

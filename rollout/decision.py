@@ -207,9 +207,9 @@ def flags_changed() -> None:
     local_invalidate()
     try:
         _redis().incr(_version_key())
-    except redis.RedisError:
+    except redis.RedisError as error:
         # Other processes still reload within RELOAD_EVERY_SECONDS.
-        logger.exception("rollout: could not publish a flag change to Redis")
+        logger.warning("rollout: could not publish a flag change to Redis (%s)", error)
 
 
 def local_invalidate() -> None:

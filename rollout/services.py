@@ -66,11 +66,15 @@ def _actor_name(actor: AbstractBaseUser | None) -> str:
     return actor.get_username() if actor is not None else "system"
 
 
+def _pct(value) -> str:
+    return str(Decimal(value).quantize(Decimal("0.1")))
+
+
 def flag_values(*, flag: Flag, account: Account | None) -> dict:
     """The values in force (the account's own over the global ones), as JSON for the audit log."""
     values = {
         "enabled": flag.enabled,
-        "percentage": str(flag.percentage),
+        "percentage": _pct(flag.percentage),
         "phase": flag.phase,
     }
     if account is None:
@@ -80,7 +84,7 @@ def flag_values(*, flag: Flag, account: Account | None) -> dict:
         if setting.enabled is not None:
             values["enabled"] = setting.enabled
         if setting.percentage is not None:
-            values["percentage"] = str(setting.percentage)
+            values["percentage"] = _pct(setting.percentage)
         if setting.phase:
             values["phase"] = setting.phase
     return values
@@ -197,7 +201,7 @@ def flag_update(
     flag.refresh_from_db()
     before = flag_values(flag=flag, account=account)
     cleaned = _clean_changes(flag=flag, account=account, before=before, changes=changes)
-    after = before | {k: (str(v) if isinstance(v, Decimal) else v) for k, v in cleaned.items()}
+    after = before | {k: (_pct(v) if isinstance(v, Decimal) else v) for k, v in cleaned.items()}
     gate_results: list[GateResult] = []
     if served_percentage(after) > served_percentage(before):
         gate_results = _gates_for_change(flag=flag, account=account)

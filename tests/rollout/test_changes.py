@@ -60,7 +60,7 @@ def test_the_service_writes_before_after_who_and_why(flag, account, admin_user):
         "try shadow",
     )
     assert change.before == {"enabled": True, "percentage": "0.0", "phase": "off"}
-    assert change.after == {"enabled": True, "percentage": "100", "phase": "shadow"}
+    assert change.after == {"enabled": True, "percentage": "100.0", "phase": "shadow"}
     assert change.account == account and change.created_at is not None
 
 
