@@ -87,6 +87,7 @@ def runs_create(request: HttpRequest, account: str, payload: RunIn):
         strict=payload.strict,
         request=payload.request,
         aggregator=payload.aggregator,
+        judge=payload.judge,
         started_by=request.user,
         reject_unavailable=True,
     )

@@ -39,5 +39,6 @@ def run_spec_from_post(data: QueryDict) -> dict:
         "strategy": data.get("strategy", "") if mode == "hierarchical" else "",
         "min_agreement": min_agreement,
         "strict": data.get("strict") == "on",
-        "aggregator": data.get("aggregator", ""),
+        "aggregator": data.get("aggregator", "") if mode == "hierarchical" else "",
+        "judge": data.get("judge", "") if mode == "consensus" else "",
     }

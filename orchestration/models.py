@@ -85,7 +85,7 @@ class WorkflowRun(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        help_text="The agent that merges results (hierarchical, merge).",
+        help_text="The agent that merges results (hierarchical, merge) or judges answers (consensus).",
     )
     result = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)

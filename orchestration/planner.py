@@ -70,12 +70,13 @@ def run_estimate(
     *, mode: str, strategy: str, tasks: list[TaskPlan], aggregator: AgentInstance | None
 ) -> tuple[float, Decimal]:
     """(seconds, cost) before the run starts: a sequence takes the sum of its tasks, a
-    parallel batch its slowest task, and a hierarchical run adds its aggregation."""
+    parallel batch its slowest task, and a merge or a consensus judge adds its model call."""
     seconds = [t.estimated_seconds for t in tasks if t.agent is not None]
     cost = sum((t.estimated_cost_usd for t in tasks if t.agent is not None), Decimal("0"))
     total = sum(seconds) if mode == WorkflowRun.Mode.SEQUENTIAL else max(seconds, default=0.0)
-    if mode == WorkflowRun.Mode.HIERARCHICAL and strategy == WorkflowRun.Strategy.MERGE and aggregator:
-        merge = _agent_capability(aggregator, "merge")
+    merging = mode == WorkflowRun.Mode.HIERARCHICAL and strategy == WorkflowRun.Strategy.MERGE
+    if (merging or mode == WorkflowRun.Mode.CONSENSUS) and aggregator:
+        merge = _agent_capability(aggregator, "merge" if merging else "judge")
         total += merge.estimated_seconds if merge else settings.ORCHESTRATION_DEFAULT_TASK_SECONDS
         cost += merge.cost_estimate_usd if merge else Decimal("0")
     return total, cost

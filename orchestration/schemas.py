@@ -22,6 +22,7 @@ class RunIn(Schema):
     min_agreement: float = Field(0.5, description="Consensus: the share of agents that must agree (0 to 1).")
     strict: bool = Field(True, description="Sequential: stop at the first failure.")
     aggregator: str = Field("", description="Merge: the agent that merges (default: the account's default).")
+    judge: str = Field("", description="Consensus: an agent that groups answers meaning the same (optional).")
 
 
 class TaskOut(Schema):

@@ -149,6 +149,7 @@ def run_create(
     conversation=None,
     request: str = "",
     aggregator: str = "",
+    judge: str = "",
     reject_unavailable: bool = False,
     idempotency_key: str = "",
     allowed_modes: tuple[str, ...] = STARTABLE_MODES,
@@ -204,6 +205,13 @@ def run_create(
             merger = agent_default_for_account(account=account)
             if merger is None:
                 errors["aggregator"] = ["This account has no active agent to merge the results."]
+    if judge:
+        if mode != WorkflowRun.Mode.CONSENSUS:
+            errors["judge"] = ["A judge applies to consensus runs only."]
+        else:
+            merger = agents.get(judge)
+            if merger is None or merger.status != AgentInstance.Status.ACTIVE:
+                errors["judge"] = [planner.not_available(judge).capitalize() + "."]
     if errors:
         raise ValidationError(errors)
 
@@ -261,6 +269,7 @@ def run_start(
     conversation=None,
     request: str = "",
     aggregator: str = "",
+    judge: str = "",
     reject_unavailable: bool = False,
 ) -> WorkflowRun:
     """Save a run (see ``run_create``) and start it on the Celery workers once committed.
@@ -280,6 +289,7 @@ def run_start(
             conversation=conversation,
             request=request,
             aggregator=aggregator,
+            judge=judge,
             reject_unavailable=reject_unavailable,
         )
         transaction.on_commit(partial(run_advance, run_id=run.pk))
@@ -331,7 +341,7 @@ def _next_steps(run: WorkflowRun) -> Advance:
     else:
         start = [t for t in tasks if t.status == RunStatus.PENDING and t.enqueued_at is None]
         if all(t.is_final for t in tasks):
-            if run.mode == WorkflowRun.Mode.HIERARCHICAL and run.strategy == WorkflowRun.Strategy.MERGE:
+            if _needs_model_to_finish(run):
                 if run.finishing_at is None and any(t.status == RunStatus.COMPLETED for t in tasks):
                     WorkflowRun.objects.filter(pk=run.pk).update(finishing_at=now)
                     return Advance(aggregate=True)
@@ -343,6 +353,14 @@ def _next_steps(run: WorkflowRun) -> Advance:
         task.enqueued_at, task.celery_task_id = now, uuid.uuid4().hex
         TaskRun.objects.filter(pk=task.pk).update(enqueued_at=now, celery_task_id=task.celery_task_id)
     return Advance(start=start)
+
+
+def _needs_model_to_finish(run: WorkflowRun) -> bool:
+    """A merge, or a consensus with a judge: the aggregation is a model call, made in a task
+    of its own rather than under the run's lock."""
+    merge = run.mode == WorkflowRun.Mode.HIERARCHICAL and run.strategy == WorkflowRun.Strategy.MERGE
+    judged = run.mode == WorkflowRun.Mode.CONSENSUS and run.aggregator_id is not None
+    return merge or judged
 
 
 def _dispatch(advance: Advance, run_id: int) -> None:
@@ -406,7 +424,12 @@ def _task_rows(tasks: list[TaskRun]) -> list[dict]:
     ]
 
 
-def _finish_with_result(run: WorkflowRun, tasks: list[TaskRun], merged: AgentAnswer | None = None) -> None:
+def _finish_with_result(
+    run: WorkflowRun,
+    tasks: list[TaskRun],
+    merged: AgentAnswer | None = None,
+    judged: tuple[list[str] | None, str] | None = None,
+) -> None:
     completed = [t for t in tasks if t.status == RunStatus.COMPLETED]
     failed = sum(1 for t in tasks if t.status == RunStatus.FAILED)
     status = RunStatus.COMPLETED if completed else RunStatus.FAILED
@@ -419,7 +442,13 @@ def _finish_with_result(run: WorkflowRun, tasks: list[TaskRun], merged: AgentAns
             for t in tasks
         ]
         threshold = run.min_agreement if run.mode == WorkflowRun.Mode.CONSENSUS else 0.0
-        result = voting.tally(ballots, min_agreement=threshold)
+        forms, judge_reply = judged if judged is not None else (None, "")
+        if forms is not None:  # the judge grouped the answers that were given
+            answers = iter(forms)
+            forms = [next(answers) if b.answer is not None else "" for b in ballots]
+        result = voting.tally(ballots, min_agreement=threshold, forms=forms)
+        if judged is not None:
+            result["judge"] = {"agent": run.aggregator.slug, "reply": judge_reply, "used": forms is not None}
         if run.mode == WorkflowRun.Mode.HIERARCHICAL:
             result["strategy"] = run.strategy
     elif run.mode == WorkflowRun.Mode.HIERARCHICAL:
@@ -630,19 +659,29 @@ def retry_delay(task_id: int) -> float:
 
 
 def run_aggregate(*, run_id: int) -> None:
-    """Merge a hierarchical run's results with its aggregator agent and finish it."""
+    """The aggregation that needs a model: merge a hierarchical run's results with its
+    aggregator agent, or have a consensus run's judge group the answers; then finish."""
     run = WorkflowRun.objects.select_related("aggregator").get(pk=run_id)
     if run.is_final:
         return
     tasks = list(run.tasks.select_related("agent").order_by("position", "id"))
     completed = [t for t in tasks if t.status == RunStatus.COMPLETED]
-    prompt = "\n\n".join(
-        [
-            "Merge the results of these sub-tasks into one answer, keeping what each contributes.",
-            *(f"## {t.agent_label}\n{t.result}" for t in completed),
-            f"Overall request:\n{run.request.strip()}" if run.request.strip() else "",
-        ]
-    ).strip()
+    request = f"Overall request:\n{run.request.strip()}" if run.request.strip() else ""
+    if run.mode == WorkflowRun.Mode.CONSENSUS:
+        question = "\n\n".join(
+            p for p in (completed[0].description, completed[0].input, request) if p.strip()
+        )
+        prompt = voting.judge_prompt(question, [t.result for t in completed])
+        purpose = "judging"
+    else:
+        prompt = "\n\n".join(
+            [
+                "Merge the results of these sub-tasks into one answer, keeping what each contributes.",
+                *(f"## {t.agent_label}\n{t.result}" for t in completed),
+                request,
+            ]
+        ).strip()
+        purpose = "merge"
     try:
         if run.aggregator is None or run.aggregator.status != AgentInstance.Status.ACTIVE:
             raise LLMError(f"{planner.not_available(run.aggregator.slug if run.aggregator else '?')}")
@@ -652,18 +691,21 @@ def run_aggregate(*, run_id: int) -> None:
     except LLMError as error:
         with transaction.atomic():
             locked = _locked_run(run_id)
-            _finish(
-                locked,
-                tasks,
-                RunStatus.FAILED,
-                result={"tasks": _task_rows(tasks)},
-                error=f"merge failed: {error}",
-            )
+            if run.mode == WorkflowRun.Mode.CONSENSUS:
+                # Without its judge the vote still stands on normalised answers.
+                _finish_with_result(locked, tasks, judged=(None, f"{purpose} failed: {error}"))
+            else:
+                _finish(locked, tasks, RunStatus.FAILED, result={"tasks": _task_rows(tasks)},
+                        error=f"{purpose} failed: {error}")  # fmt: skip
         return
     with transaction.atomic():
         locked = _locked_run(run_id)
         _add_usage(locked, answer)
-        _finish_with_result(locked, tasks, merged=answer)
+        if run.mode == WorkflowRun.Mode.CONSENSUS:
+            forms = voting.judged_forms(answer.text, [t.result for t in completed])
+            _finish_with_result(locked, tasks, judged=(forms, answer.text))
+        else:
+            _finish_with_result(locked, tasks, merged=answer)
 
 
 # --- Cancelling ------------------------------------------------------------------------------
@@ -725,6 +767,12 @@ def runs_recover_orphaned() -> list[int]:
                     partial(_dispatch, Advance(start=[_with_id(task, celery_id)]), task.run_id)
                 )
                 resent.append(task.pk)
+    # Aggregations (merge, judge) whose worker died: claimed long ago, run never finished.
+    aggregation_stale = stale - timedelta(seconds=settings.ORCHESTRATION_TASK_TIMEOUT_SECONDS)
+    stuck = WorkflowRun.objects.filter(status=RunStatus.IN_PROGRESS, finishing_at__lt=aggregation_stale)
+    for run_id in stuck.values_list("pk", flat=True):
+        WorkflowRun.objects.filter(pk=run_id).update(finishing_at=now)
+        _dispatch(Advance(aggregate=True), run_id)
     # Runs whose every task is final but which were never finished (the join was lost).
     for run_id in (
         WorkflowRun.objects.filter(status=RunStatus.IN_PROGRESS, finishing_at__isnull=True)

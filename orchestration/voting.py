@@ -28,12 +28,14 @@ class Ballot:
     answer: str | None  # None: the agent did not answer (failed or cancelled)
 
 
-def tally(ballots: list[Ballot], *, min_agreement: float) -> dict:
+def tally(ballots: list[Ballot], *, min_agreement: float, forms: list[str] | None = None) -> dict:
     """The consensus result: ``consensus`` (bool), ``agreement`` (the winning answer's share
     of all ballots, non-answers included), ``answer`` (the first-given wording of the winner;
     empty when there is none), ``tie`` (two or more answers share the most votes) and
-    ``votes``: one row per ballot, whose ``vote`` is True when it agrees with the winner."""
-    forms = [normalise(b.answer) if b.answer is not None else "" for b in ballots]
+    ``votes``: one row per ballot, whose ``vote`` is True when it agrees with the winner.
+    ``forms`` replaces the normalised forms (equal forms agree), e.g. as a judge grouped them."""
+    if forms is None:  # a judge model may have grouped the answers already
+        forms = [normalise(b.answer) if b.answer is not None else "" for b in ballots]
     counts = Counter(form for form in forms if form)
     ranked = counts.most_common()
     tie = len(ranked) > 1 and ranked[0][1] == ranked[1][1]
@@ -59,3 +61,28 @@ def tally(ballots: list[Ballot], *, min_agreement: float) -> dict:
             for b, form in zip(ballots, forms, strict=True)
         ],
     }
+
+
+JUDGE_INSTRUCTIONS = (
+    "Several agents answered the same question. For each answer, in order, give the number of the "
+    "first answer that means the same thing (its own number when no earlier answer does). "
+    "Reply with the numbers only, separated by spaces."
+)
+
+
+def judge_prompt(question: str, answers: list[str]) -> str:
+    numbered = "\n".join(f"{i}. {answer}" for i, answer in enumerate(answers, start=1))
+    return f"{JUDGE_INSTRUCTIONS}\n\nQuestion:\n{question.strip()}\n\nAnswers:\n{numbered}"
+
+
+def judged_forms(reply: str, answers: list[str]) -> list[str] | None:
+    """The judge's grouping as comparison forms (each answer takes its group's first
+    answer's normalised text), or None when the reply is not a valid grouping."""
+    numbers = [int(n) for n in re.findall(r"\d+", reply)]
+    if len(numbers) != len(answers) or any(not 1 <= n <= i for i, n in enumerate(numbers, start=1)):
+        return None
+    groups: list[int] = []
+    for index, number in enumerate(numbers):
+        # Follow the chain to the group's first answer: "3 means the same as 2, which is 1".
+        groups.append(index if number - 1 == index else groups[number - 1])
+    return [normalise(answers[g]) or f"answer {g + 1}" for g in groups]

@@ -244,3 +244,39 @@ def test_a_task_slower_than_its_timeout_fails(account, trio, eager_celery):
     assert task.status == "failed"
     assert "no complete answer within 0.3 s" in task.error
     assert task.duration_seconds < 1.0
+
+
+def test_a_judge_groups_answers_that_mean_the_same(account, trio, make_agent, eager_celery):
+    make_agent(account, "judge")
+    script = (
+        "@alpha: say Restart the service.\n@beta: say Reboot the service\n@gamma: say Escalate it\n"
+        "@judge: say 1 1 3"
+    )
+    run = run_start(account=account, mode="consensus", min_agreement=0.6, judge="judge", request=script,
+                    tasks=[_task(a.slug, "What now?") for a in trio])  # fmt: skip
+    run.refresh_from_db()
+    assert run.status == "completed", run.error
+    result = run.result
+    assert result["consensus"] is True
+    assert result["agreement"] == pytest.approx(0.6667, abs=1e-3)
+    assert result["answer"] == "Restart the service."
+    assert [v["vote"] for v in result["votes"]] == [True, True, False]
+    assert result["judge"] == {"agent": "judge", "reply": "1 1 3", "used": True}
+
+
+def test_an_unusable_judge_reply_falls_back_to_normalised_answers(account, trio, make_agent, eager_celery):
+    make_agent(account, "judge")
+    script = "@alpha: say yes\n@beta: say Yes!\n@gamma: say no\n@judge: say I think they mostly agree"
+    run = run_start(account=account, mode="consensus", judge="judge", request=script,
+                    tasks=[_task(a.slug, "Q") for a in trio])  # fmt: skip
+    run.refresh_from_db()
+    assert run.result["consensus"] is True and run.result["answer"] == "yes"
+    assert run.result["judge"]["used"] is False
+
+
+def test_a_judge_only_applies_to_consensus(account, trio):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as error:
+        run_start(account=account, mode="parallel", judge="alpha", tasks=[_task("alpha", "x")])
+    assert error.value.message_dict == {"judge": ["A judge applies to consensus runs only."]}
