@@ -10,13 +10,14 @@ outcome and duration, and moving the escalation on is one transaction.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from agents.models import AgentInstance
@@ -121,12 +122,16 @@ def phase_run(*, escalation_id: int, phase: str) -> None:
         return
     escalation, run = claimed
     started = time.monotonic()
+    heartbeat = _PhaseHeartbeat(run)
+    heartbeat.start()
     try:
         result = PHASES[phase](escalation=escalation, run=run)
     except Exception as exc:
         # A phase that cannot run must not strand the request: record why and go on up.
         logger.exception("phase %s of escalation %s failed", phase, escalation_id)
         result = PhaseResult(Outcome.FAILED, f"The phase failed: {str(exc)[:300] or type(exc).__name__}")
+    finally:
+        heartbeat.stop()
     logger.info(
         "escalation %s phase %s: %s in %.2f s",
         escalation_id,
@@ -137,6 +142,32 @@ def phase_run(*, escalation_id: int, phase: str) -> None:
     if result.waiting:
         return
     phase_finish(escalation_id=escalation_id, phase=phase, attempt=run.attempts, result=result)
+
+
+class _PhaseHeartbeat(threading.Thread):
+    """Renews the phase's lease while this attempt runs (a slow model call included), so
+    only a phase whose worker really stopped is taken over."""
+
+    def __init__(self, run: PhaseRun) -> None:
+        super().__init__(name=f"phase-lease-{run.pk}", daemon=True)
+        self.run_id, self.attempt = run.pk, run.attempts
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.wait(settings.ESCALATION_PHASE_LEASE_SECONDS / 3):
+                # Only while running with a lease: a consultation waiting on its run has none.
+                PhaseRun.objects.filter(
+                    pk=self.run_id,
+                    attempts=self.attempt,
+                    outcome=Outcome.RUNNING,
+                    lease_expires_at__isnull=False,
+                ).update(lease_expires_at=_lease())
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    def stop(self) -> None:
+        self.stopped.set()
 
 
 def phase_finish(*, escalation_id: int, phase: str, attempt: int | None, result: PhaseResult) -> bool:

@@ -54,8 +54,11 @@ def test_the_ladder_runs_on_the_worker_and_an_operators_reply_reaches_the_open_c
     assert (escalation.trigger, escalation.status) == ("cannot_resolve", "open")
     outcomes = off_loop(lambda: dict(escalation.phase_runs.values_list("phase", "outcome")))
     assert outcomes == {
-        "quick_fix": "fell_through", "research": "fell_through", "consultation": "fell_through", "human": "queued",
-    }  # fmt: skip
+        "quick_fix": "fell_through",
+        "research": "fell_through",
+        "consultation": "fell_through",
+        "human": "queued",
+    }
     consultations = off_loop(
         lambda: list(AgentConsultation.objects.filter(escalation=escalation, phase="consultation"))
     )

@@ -26,8 +26,11 @@ def test_an_unanswerable_request_climbs_to_a_person(demo):
     escalation = climb(reply_inspect(reply_id=reply.pk))
     assert escalation.status == "open"
     assert dict(escalation.phase_runs.values_list("phase", "outcome")) == {
-        "quick_fix": "fell_through", "research": "fell_through", "consultation": "fell_through", "human": "queued",
-    }  # fmt: skip
+        "quick_fix": "fell_through",
+        "research": "fell_through",
+        "consultation": "fell_through",
+        "human": "queued",
+    }
     assert escalation.consultations.filter(phase="consultation").count() == 3
 
 
