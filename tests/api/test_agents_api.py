@@ -372,6 +372,10 @@ def test_openapi_schema_lists_every_path(client):
         "/api/accounts/{account}/flags/{key}",
         "/api/accounts/{account}/flags/{key}/rollback",
         "/api/accounts/{account}/flags/{key}/users/{username}",
+        "/api/accounts/{account}/runs",
+        "/api/accounts/{account}/runs/statistics",
+        "/api/accounts/{account}/runs/{run_id}",
+        "/api/accounts/{account}/runs/{run_id}/cancel",
     }
     assert set(paths["/api/accounts/{account}/agents"]) == {"get", "post"}
     assert set(paths["/api/accounts/{account}/agents/{agent}"]) == {"get", "put", "delete"}
