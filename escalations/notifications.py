@@ -10,6 +10,7 @@ from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import Truncator
 
 from escalations.models import Escalation
 from escalations.selectors import operators_for_account
@@ -34,9 +35,8 @@ def escalation_email_send(*, escalation_id: int) -> str:
         return EmailStatus.NO_RECIPIENTS
     url = settings.SITE_URL.rstrip("/") + reverse("escalations:detail", args=[escalation.pk])
     context = {"escalation": escalation, "url": url}
-    subject = (
-        f"[{escalation.account.name}] Escalation #{escalation.pk} needs a person: {escalation.question[:60]}"
-    )
+    question = Truncator(" ".join(escalation.question.split())).words(10)
+    subject = f"[{escalation.account.name}] Escalation #{escalation.pk} needs a person: {question}"
     Escalation.objects.filter(pk=escalation.pk).update(email_attempts=F("email_attempts") + 1)
     try:
         send_mail(

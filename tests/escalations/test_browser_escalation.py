@@ -41,6 +41,11 @@ def _page(browser):
 def test_the_ladder_runs_on_the_worker_and_an_operators_reply_reaches_the_open_chat(
     stack, member, operator, agents, browser
 ):
+    desk = _page(browser)
+    _log_in(desk, stack.base_url, operator.username)
+    desk.click('a:has-text("Escalations")')
+    expect(desk.locator("tr[data-escalation]")).to_have_count(0)
+
     user = _page(browser)
     _log_in(user, stack.base_url, member.username)
     user.fill('textarea[name="message"]', SCRIPT)
@@ -68,11 +73,10 @@ def test_the_ladder_runs_on_the_worker_and_an_operators_reply_reaches_the_open_c
     # In parallel, not one after another: every consultation started before any finished.
     assert max(c.started_at for c in consultations) < min(c.finished_at for c in consultations)
 
-    desk = _page(browser)
-    _log_in(desk, stack.base_url, operator.username)
-    desk.click('a:has-text("Escalations")')
+    # The operator's queue page, open all along, shows it without a reload.
     row = desk.locator(f"#escalation-row-{escalation.pk}")
     expect(row).to_have_attribute("data-status", "open")
+    expect(desk.locator("tr[data-escalation]")).to_have_count(1)
     row.locator("a").first.click()
     expect(desk.locator(".ladder-step[data-phase=consultation]")).to_contain_text("Only 0 of 3 agreed")
     expect(desk.locator('.ladder-step[data-phase=consultation] tr[data-agreed="no"]')).to_have_count(3)
