@@ -210,6 +210,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "analytics.tasks.evaluate_alerts",
         "schedule": env_float("ALERT_EVALUATION_INTERVAL_SECONDS", 60.0),
     },
+    "refresh-analytics-rollups": {
+        "task": "analytics.tasks.refresh_rollups",
+        "schedule": env_float("ANALYTICS_REFRESH_INTERVAL_SECONDS", 60.0),
+    },
     "recover-orphaned-runs": {
         "task": "orchestration.tasks.recover_orphaned_runs",
         "schedule": env_float("REPLY_RECOVERY_INTERVAL_SECONDS", 30.0),

@@ -376,6 +376,14 @@ def test_openapi_schema_lists_every_path(client):
         "/api/accounts/{account}/runs/statistics",
         "/api/accounts/{account}/runs/{run_id}",
         "/api/accounts/{account}/runs/{run_id}/cancel",
+        "/api/accounts/{account}/escalations",
+        "/api/accounts/{account}/escalation-queue",
+        "/api/accounts/{account}/escalations/{escalation_id}",
+        "/api/accounts/{account}/escalations/{escalation_id}/claim",
+        "/api/accounts/{account}/escalations/{escalation_id}/assign",
+        "/api/accounts/{account}/escalations/{escalation_id}/reply",
+        "/api/accounts/{account}/escalations/{escalation_id}/resolve",
+        "/api/accounts/{account}/escalations/{escalation_id}/promote",
     }
     assert set(paths["/api/accounts/{account}/agents"]) == {"get", "post"}
     assert set(paths["/api/accounts/{account}/agents/{agent}"]) == {"get", "put", "delete"}
