@@ -63,6 +63,7 @@ def _queue_context(request: HttpRequest) -> dict:
     escalations = escalations_filtered(account=request.account, **filters)[:200]
     return {
         "filters": filters,
+        "health": queue_health(account_id=request.account.pk),
         "rows": [(e, sla_clocks(e)) for e in escalations],
         "priorities": Escalation.Priority.choices,
         "statuses": [("queue", "Needs a person"), *Escalation.Status.choices, ("all", "All")],
@@ -72,15 +73,14 @@ def _queue_context(request: HttpRequest) -> dict:
 @require_GET
 @operator_required
 def queue(request: HttpRequest) -> HttpResponse:
-    context = _queue_context(request)
-    context["health"] = queue_health(account_id=request.account.pk)
-    return render(request, "escalations/queue.html", context)
+    return render(request, "escalations/queue.html", _queue_context(request))
 
 
 @require_GET
 @operator_required
 def queue_table(request: HttpRequest) -> HttpResponse:
-    return render(request, "escalations/_queue_table.html", _queue_context(request))
+    # The counts change with the rows: refreshed with them, out of band.
+    return render(request, "escalations/_queue_table.html", {**_queue_context(request), "oob_stats": True})
 
 
 def _detail_context(request: HttpRequest, escalation: Escalation) -> dict:

@@ -77,6 +77,7 @@ def test_the_ladder_runs_on_the_worker_and_an_operators_reply_reaches_the_open_c
     row = desk.locator(f"#escalation-row-{escalation.pk}")
     expect(row).to_have_attribute("data-status", "open")
     expect(desk.locator("tr[data-escalation]")).to_have_count(1)
+    expect(desk.locator('[data-stat="open"]')).to_have_text("1")
     row.locator("a").first.click()
     expect(desk.locator(".ladder-step[data-phase=consultation]")).to_contain_text("Only 0 of 3 agreed")
     expect(desk.locator('.ladder-step[data-phase=consultation] tr[data-agreed="no"]')).to_have_count(3)

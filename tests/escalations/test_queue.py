@@ -66,6 +66,8 @@ def test_another_accounts_escalations_are_not_found_anywhere(queued, foreign, op
 
 
 def test_filters_by_status_priority_and_age(queued, operator_client):
+    table = operator_client.get("/escalations/table/").content.decode()
+    assert 'id="queue-stats"' in table and 'hx-swap-oob="true"' in table  # the counts refresh with the rows
     assert f"row-{queued.pk}" in operator_client.get("/escalations/table/?status=open").content.decode()
     assert (
         f"row-{queued.pk}" not in operator_client.get("/escalations/table/?status=claimed").content.decode()
