@@ -75,14 +75,14 @@ def test_each_user_chats_with_their_arm(stack, flag, account, architect, make_us
 
     page.context.clear_cookies()
     _log_in(page, stack.base_url, outside.username)
-    page.fill('textarea[name="message"]', HANDOFF.replace("Here is the design", "designed"))
+    page.fill('textarea[name="message"]', "@assistant: say the single agent answers")
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/chat/\d+/$"))
     expect(page.locator("section.chat")).to_have_attribute("data-arm", "legacy")
-    reply = page.locator('[data-role="assistant"]')
+    reply = page.locator('[data-role="assistant"]').first
     expect(reply).to_have_attribute("data-status", "complete")
-    expect(reply).to_have_attribute("data-agent", "assistant")  # the single agent: no hand-off
-    expect(reply.locator("[data-handoff]")).to_have_count(0)
+    expect(reply).to_have_attribute("data-agent", "assistant")  # the single agent, not routed away
+    expect(reply.locator(".message-text")).to_have_text("the single agent answers")
 
     arms = off_loop(lambda: dict(Conversation.objects.values_list("user__username", "arm")))
     assert arms == {inside.username: "multi_agent", outside.username: "legacy"}
