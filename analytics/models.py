@@ -108,3 +108,111 @@ class TrafficBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.conversations} synthetic conversations for {self.account}"
+
+
+# --- Aggregates maintained by Celery -------------------------------------------------------
+# At a million hand-offs, aggregating the raw tables per page is too slow (bench/analytics_queries.py
+# measured 0.4 s at 5k conversations). The pages read these instead: one row per conversation, and
+# hourly rows per agent and model; beat refreshes the recent ones every minute (analytics.rollups).
+
+
+class ConversationFact(models.Model):
+    """What one conversation amounted to: its arm, its first agent and whether that agent handed
+    it off in its first turn, its hand-offs, turns, failures, cost, latency and feedback."""
+
+    conversation = models.OneToOneField(
+        "conversations.Conversation",
+        on_delete=models.CASCADE,
+        related_name="analytics_fact",
+        primary_key=True,
+    )
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField()
+    arm = models.CharField(max_length=20)
+    routed = models.BooleanField()
+    first_agent_id = models.BigIntegerField(null=True)
+    first_turn_handoff = models.BooleanField(default=False)
+    handoffs = models.PositiveIntegerField(default=0)
+    user_turns = models.PositiveIntegerField(default=0)
+    failed_replies = models.PositiveIntegerField(default=0)
+    cost_usd = models.FloatField(default=0)
+    latency_count = models.PositiveIntegerField(default=0)
+    latency_sum = models.FloatField(default=0)
+    latency_squares = models.FloatField(default=0)
+    thumbs_up = models.PositiveIntegerField(default=0)
+    thumbs_down = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"Facts of conversation {self.conversation_id}"
+
+
+class ReplyHour(models.Model):
+    """Agent replies created in one hour, per arm, agent and model. Latencies are kept as log
+    histograms (bins 4% wide) so that percentiles can be read over any range of hours."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField()
+    arm = models.CharField(max_length=20)
+    agent_id = models.BigIntegerField(null=True)
+    model = models.CharField(max_length=200)
+    replies = models.PositiveIntegerField(default=0)
+    complete = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    prompt_tokens = models.BigIntegerField(default=0)
+    completion_tokens = models.BigIntegerField(default=0)
+    cost_usd = models.FloatField(default=0)
+    latency_count = models.PositiveIntegerField(default=0)
+    latency_sum = models.FloatField(default=0)
+    latency_bins = models.JSONField(default=dict)
+    first_token_bins = models.JSONField(default=dict)
+    thumbs_up = models.PositiveIntegerField(default=0)
+    thumbs_down = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "hour"])]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}:00 agent {self.agent_id} {self.model}: {self.replies} replies"
+
+
+class HandoffHour(models.Model):
+    """Hand-offs made in one hour, per path and way (agent tool or router)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField()
+    from_agent_id = models.BigIntegerField(null=True)
+    to_agent_id = models.BigIntegerField(null=True)
+    via = models.CharField(max_length=20)
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "hour"])]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}:00 {self.from_agent_id} -> {self.to_agent_id}: {self.count}"
+
+
+class GuardrailHour(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField()
+    kind = models.CharField(max_length=20)
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "hour"])]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}:00 {self.kind}: {self.count}"
+
+
+class RollupState(models.Model):
+    """Up to when an account's aggregates are complete: the refresh recomputes from here."""
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="+", primary_key=True)
+    refreshed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Aggregates of account {self.account_id} up to {self.refreshed_at:%Y-%m-%d %H:%M}"

@@ -3,6 +3,7 @@ from smtplib import SMTPException
 from celery import shared_task
 from django.db import OperationalError
 
+from analytics.rollups import rollup_accounts, rollups_refresh
 from analytics.services import accounts_with_rules, alert_notify, alerts_evaluate_account
 
 
@@ -23,3 +24,17 @@ def evaluate_account_alerts(account_id: int) -> list[int]:
 @shared_task(autoretry_for=(OperationalError, SMTPException, OSError), retry_backoff=True, max_retries=5)
 def notify_alert(alert_id: int) -> bool:
     return alert_notify(alert_id=alert_id)
+
+
+@shared_task
+def refresh_rollups() -> int:
+    """Beat, every minute: bring each account's aggregates up to date."""
+    account_ids = rollup_accounts()
+    for account_id in account_ids:
+        refresh_account_rollups.delay(account_id)
+    return len(account_ids)
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def refresh_account_rollups(account_id: int) -> None:
+    rollups_refresh(account_id=account_id)

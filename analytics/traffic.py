@@ -24,6 +24,7 @@ from django.utils import timezone
 from accounts.models import Account
 from agents.models import AgentInstance
 from analytics.models import TrafficBatch
+from analytics.rollups import rollups_rebuild
 from conversations.models import Approval, Conversation, GuardrailEvent, Handoff, Message, ToolCall, Turn
 
 # Synthetic model names for agents that have none of their own, so per-model figures show a mix.
@@ -214,6 +215,8 @@ def traffic_generate(
         done += size
         if progress:
             progress(counts)
+    # The pages read aggregates: bring them up to date for the span just written.
+    rollups_rebuild(account=account, since=now - timedelta(days=profile.days), now=now)
     TrafficBatch.objects.create(
         account=account, conversations=counts.conversations, messages=counts.messages,
         handoffs=counts.handoffs, days=profile.days,

@@ -1,8 +1,10 @@
 """The time window every analytics figure is computed over.
 
 A window is half-open, ``[start, end)``: a row created exactly at ``end`` belongs to the next
-window, so adjacent windows never count a row twice. Presets end now; a custom window is given
-as two dates (the end date included) or two ISO date-times.
+window, so adjacent windows never count a row twice. Windows are whole hours, as the hourly
+aggregates the pages read: a preset ends at the end of the current hour (which the aggregates
+keep up to the minute), and a custom window is given as two dates (the end date included) or two
+ISO date-times, which are rounded down to the hour.
 """
 
 from __future__ import annotations
@@ -57,6 +59,15 @@ class Window:
         return {"window": "custom", "start": self.start.isoformat(), "end": self.end.isoformat()}
 
 
+def hour_floor(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def hour_ceil(moment: datetime) -> datetime:
+    floor = hour_floor(moment)
+    return floor if floor == moment else floor + timedelta(hours=1)
+
+
 def window_last(duration: timedelta, *, now: datetime | None = None) -> Window:
     now = now or timezone.now()
     return Window(start=now - duration, end=now, preset="custom")
@@ -89,12 +100,13 @@ def window_parse(
     now = now or timezone.now()
     preset = (window or DEFAULT_PRESET).strip()
     if preset in PRESETS:
-        return Window(start=now - PRESETS[preset], end=now, preset=preset)
+        end = hour_ceil(now)
+        return Window(start=end - PRESETS[preset], end=end, preset=preset)
     if preset != "custom":
         choices = ", ".join([*PRESETS, "custom"])
         raise ValidationError({"window": f"Unknown window '{preset}'; choose one of {choices}."})
-    start_at = _parse_bound(start or "", field="start", is_end=False)
-    end_at = _parse_bound(end or "", field="end", is_end=True)
+    start_at = hour_floor(_parse_bound(start or "", field="start", is_end=False))
+    end_at = hour_floor(_parse_bound(end or "", field="end", is_end=True))
     if end_at <= start_at:
         raise ValidationError({"end": "The end must be after the start."})
     if end_at - start_at > LONGEST_CUSTOM:

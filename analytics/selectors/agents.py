@@ -1,23 +1,24 @@
 """Agents and models: utilisation, latency, tokens, cost, errors and feedback; and the account's
-cost and latency over time."""
+cost and latency over time. The pages read the hourly aggregates; ``error_rate`` (for alerts,
+over the last minutes) reads the raw replies."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Avg, Count, F, Q, Sum
+from django.db.models import Count, Q, Sum
 
 from accounts.models import Account
-from analytics.db import Percentile
+from analytics.models import ConversationFact, ReplyHour
+from analytics.rollups import bins_merge, bins_percentile
 from analytics.selectors.common import (
     UNKNOWN_AGENT,
     AgentRef,
     agent_refs,
     agent_replies_in,
-    as_float,
     bucket_key,
     ratio,
-    trunc,
 )
 from analytics.selectors.routing import first_routings
 from analytics.windows import Window
@@ -79,112 +80,119 @@ class AgentFigures:
     series: list[CostPoint]
 
 
-def _aggregates() -> dict:
-    complete = Q(status=COMPLETE)
-    return {
-        "replies": Count("id"),
-        "p50": Percentile("latency_ms", 0.5, filter=complete),
-        "p95": Percentile("latency_ms", 0.95, filter=complete),
-        "ft50": Percentile("first_token_ms", 0.5, filter=complete),
-        "prompt": Sum("prompt_tokens"),
-        "completion": Sum("completion_tokens"),
-        "cost": Sum("cost_usd"),
-        "complete": Count("id", filter=complete),
-        "failed": Count("id", filter=Q(status=FAILED)),
-        "up": Count("id", filter=Q(feedback=Message.Feedback.UP)),
-        "down": Count("id", filter=Q(feedback=Message.Feedback.DOWN)),
-    }
+class _Totals:
+    """Sums of ReplyHour rows, and their merged latency histograms."""
+
+    def __init__(self) -> None:
+        self.replies = self.complete = self.failed = self.prompt = self.completion = 0
+        self.up = self.down = self.latency_count = 0
+        self.cost = self.latency_sum = 0.0
+        self.latency: dict[int, int] = {}
+        self.first_token: dict[int, int] = {}
+
+    def add(self, row: ReplyHour) -> None:
+        self.replies += row.replies
+        self.complete += row.complete
+        self.failed += row.failed
+        self.prompt += row.prompt_tokens
+        self.completion += row.completion_tokens
+        self.cost += row.cost_usd
+        self.up += row.thumbs_up
+        self.down += row.thumbs_down
+        self.latency_count += row.latency_count
+        self.latency_sum += row.latency_sum
+        bins_merge(self.latency, row.latency_bins)
+        bins_merge(self.first_token, row.first_token_bins)
+
+    @property
+    def error_rate(self) -> float | None:
+        return ratio(self.failed, self.complete + self.failed)
+
+    def row(self, key: str, label: str, total: int, firsts: tuple[int, int] | None) -> UsageRow:
+        return UsageRow(
+            key=key,
+            label=label,
+            replies=self.replies,
+            reply_share=ratio(self.replies, total),
+            first_routings=firsts[0] if firsts else None,
+            first_routing_share=ratio(firsts[0], firsts[1]) if firsts else None,
+            latency_p50_ms=bins_percentile(self.latency, 0.5),
+            latency_p95_ms=bins_percentile(self.latency, 0.95),
+            first_token_p50_ms=bins_percentile(self.first_token, 0.5),
+            prompt_tokens=self.prompt,
+            completion_tokens=self.completion,
+            cost_usd=self.cost,
+            failed=self.failed,
+            error_rate=self.error_rate,
+            thumbs_up=self.up,
+            thumbs_down=self.down,
+        )
 
 
-def _row(key: str, label: str, row: dict, total: int, firsts: tuple[int, int] | None) -> UsageRow:
-    return UsageRow(
-        key=key,
-        label=label,
-        replies=row["replies"],
-        reply_share=ratio(row["replies"], total),
-        first_routings=firsts[0] if firsts else None,
-        first_routing_share=ratio(firsts[0], firsts[1]) if firsts else None,
-        latency_p50_ms=row["p50"],
-        latency_p95_ms=row["p95"],
-        first_token_p50_ms=row["ft50"],
-        prompt_tokens=row["prompt"] or 0,
-        completion_tokens=row["completion"] or 0,
-        cost_usd=as_float(row["cost"]),
-        failed=row["failed"],
-        error_rate=ratio(row["failed"], row["complete"] + row["failed"]),
-        thumbs_up=row["up"],
-        thumbs_down=row["down"],
-    )
+def _reply_hours(account: Account, window: Window):
+    return ReplyHour.objects.filter(account=account, hour__gte=window.start, hour__lt=window.end)
 
 
 def agent_figures(*, account: Account, window: Window) -> AgentFigures:
-    replies = agent_replies_in(account=account, window=window)
+    """The agents page, read from the hourly aggregates (analytics.rollups): one query for the replies."""
     agents = agent_refs(account=account)
-    totals = replies.aggregate(
-        **_aggregates(),
-        ft95=Percentile("first_token_ms", 0.95, filter=Q(status=COMPLETE)),
-        conversations=Count("conversation", distinct=True),
-    )
+    totals, per_agent, per_model = _Totals(), defaultdict(_Totals), defaultdict(_Totals)
+    for row in _reply_hours(account, window):
+        totals.add(row)
+        per_agent[row.agent_id].add(row)
+        per_model[row.model].add(row)
     firsts = {r.agent.id: r.conversations for r in first_routings(account=account, window=window)}
     first_total = sum(firsts.values())
-    per_agent = []
-    for row in replies.values("agent").annotate(**_aggregates()):
-        ref: AgentRef = agents.get(row["agent"], UNKNOWN_AGENT)
-        per_agent.append(
-            _row(ref.slug, ref.name, row, totals["replies"], (firsts.get(row["agent"], 0), first_total))
+    conversations = ConversationFact.objects.filter(
+        account=account, created_at__gte=window.start, created_at__lt=window.end
+    ).aggregate(n=Count("pk"), cost=Sum("cost_usd"))
+    agent_rows = []
+    for agent_id, sums in per_agent.items():
+        ref: AgentRef = agents.get(agent_id, UNKNOWN_AGENT)
+        agent_rows.append(
+            sums.row(ref.slug, ref.name, totals.replies, (firsts.get(agent_id, 0), first_total))
         )
-    per_model = [
-        _row(row["model"] or "(none)", row["model"] or "(none)", row, totals["replies"], None)
-        for row in replies.values("model").annotate(**_aggregates())
+    model_rows = [
+        sums.row(model or "(none)", model or "(none)", totals.replies, None)
+        for model, sums in per_model.items()
     ]
-    cost = as_float(totals["cost"])
     return AgentFigures(
-        replies=totals["replies"],
-        conversations=totals["conversations"],
-        cost_usd=cost,
-        cost_per_conversation=ratio(cost, totals["conversations"]),
-        tokens=(totals["prompt"] or 0) + (totals["completion"] or 0),
-        latency_p50_ms=totals["p50"],
-        latency_p95_ms=totals["p95"],
-        first_token_p50_ms=totals["ft50"],
-        first_token_p95_ms=totals["ft95"],
-        error_rate=ratio(totals["failed"], totals["complete"] + totals["failed"]),
-        thumbs_up=totals["up"],
-        thumbs_down=totals["down"],
-        per_agent=sorted(per_agent, key=lambda r: (-r.replies, r.label)),
-        per_model=sorted(per_model, key=lambda r: (-r.replies, r.label)),
+        replies=totals.replies,
+        conversations=conversations["n"],
+        cost_usd=totals.cost,
+        cost_per_conversation=ratio(conversations["cost"], conversations["n"]),
+        tokens=totals.prompt + totals.completion,
+        latency_p50_ms=bins_percentile(totals.latency, 0.5),
+        latency_p95_ms=bins_percentile(totals.latency, 0.95),
+        first_token_p50_ms=bins_percentile(totals.first_token, 0.5),
+        first_token_p95_ms=bins_percentile(totals.first_token, 0.95),
+        error_rate=totals.error_rate,
+        thumbs_up=totals.up,
+        thumbs_down=totals.down,
+        per_agent=sorted(agent_rows, key=lambda r: (-r.replies, r.label)),
+        per_model=sorted(model_rows, key=lambda r: (-r.replies, r.label)),
         series=cost_series(account=account, window=window),
     )
 
 
 def cost_series(*, account: Account, window: Window) -> list[CostPoint]:
-    complete = Q(status=COMPLETE)
-    rows = (
-        agent_replies_in(account=account, window=window)
-        .annotate(bucket=trunc(window))
-        .values("bucket")
-        .annotate(
-            replies=Count("id"),
-            cost=Sum("cost_usd"),
-            tokens=Sum(F("prompt_tokens") + F("completion_tokens")),
-            avg=Avg("latency_ms", filter=complete),
-            p95=Percentile("latency_ms", 0.95, filter=complete),
-            complete=Count("id", filter=complete),
-            failed=Count("id", filter=Q(status=FAILED)),
-        )
-        .order_by("bucket")
-    )
+    buckets: dict[str, _Totals] = defaultdict(_Totals)
+    # The first-token histograms are not needed here: not loaded, and empty for add().
+    for row in _reply_hours(account, window).defer("first_token_bins"):
+        hour = row.hour if window.bucket == "hour" else row.hour.replace(hour=0)
+        row.first_token_bins = {}  # setting a deferred field does not load it
+        buckets[bucket_key(hour)].add(row)
     return [
         CostPoint(
-            bucket=bucket_key(row["bucket"]),
-            replies=row["replies"],
-            cost_usd=as_float(row["cost"]),
-            tokens=row["tokens"] or 0,
-            latency_avg_ms=row["avg"],
-            latency_p95_ms=row["p95"],
-            error_rate=ratio(row["failed"], row["complete"] + row["failed"]),
+            bucket=key,
+            replies=sums.replies,
+            cost_usd=sums.cost,
+            tokens=sums.prompt + sums.completion,
+            latency_avg_ms=ratio(sums.latency_sum, sums.latency_count),
+            latency_p95_ms=bins_percentile(sums.latency, 0.95),
+            error_rate=sums.error_rate,
         )
-        for row in rows
+        for key, sums in sorted(buckets.items())
     ]
 
 

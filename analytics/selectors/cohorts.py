@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db.models import Count, F, Q, Sum
 
 from accounts.models import Account
+from analytics.models import ConversationFact
 from analytics.selectors.shadow import ShadowFigures, shadow_figures
 from analytics.stats import Difference, Moments, mean_difference, proportion_difference
 from analytics.windows import Window
-from conversations.models import Conversation, Message
+from conversations.models import Conversation
 
 
 @dataclass(frozen=True)
@@ -68,36 +69,6 @@ class CohortFigures:
     shadow: ShadowFigures | None  # None until the rollout app keeps shadow pairs
 
 
-_SQL = """
-SELECT c.arm,
-       COUNT(*),
-       COALESCE(SUM(s.turns), 0), COALESCE(SUM(s.turns * s.turns), 0),
-       COALESCE(SUM(CASE WHEN s.failed > 0 THEN 1 ELSE 0 END), 0),
-       COALESCE(SUM(s.cost), 0), COALESCE(SUM(s.cost * s.cost), 0),
-       COALESCE(SUM(s.latency_n), 0), COALESCE(SUM(s.latency_sum), 0), COALESCE(SUM(s.latency_sq), 0),
-       COALESCE(SUM(s.up), 0), COALESCE(SUM(s.down), 0)
-FROM {conversation} c
-LEFT JOIN (
-    SELECT m.conversation_id,
-           SUM(CASE WHEN m.role = 'user' THEN 1 ELSE 0 END) AS turns,
-           SUM(CASE WHEN m.role = 'assistant' AND m.status = 'failed' THEN 1 ELSE 0 END) AS failed,
-           COALESCE(SUM(m.cost_usd), 0) AS cost,
-           SUM(CASE WHEN m.status = 'complete' AND m.latency_ms IS NOT NULL THEN 1 ELSE 0 END) AS latency_n,
-           SUM(CASE WHEN m.status = 'complete' THEN m.latency_ms ELSE 0 END) AS latency_sum,
-           SUM(CASE WHEN m.status = 'complete' THEN 1.0 * m.latency_ms * m.latency_ms ELSE 0 END)
-               AS latency_sq,
-           SUM(CASE WHEN m.feedback = 'up' THEN 1 ELSE 0 END) AS up,
-           SUM(CASE WHEN m.feedback = 'down' THEN 1 ELSE 0 END) AS down
-    FROM {message} m
-    JOIN {conversation} c2 ON c2.id = m.conversation_id
-    WHERE c2.account_id = %s AND c2.created_at >= %s AND c2.created_at < %s
-    GROUP BY m.conversation_id
-) s ON s.conversation_id = c.id
-WHERE c.account_id = %s AND c.created_at >= %s AND c.created_at < %s
-GROUP BY c.arm
-"""
-
-
 def _escalated_by_arm(*, account: Account, window: Window) -> dict[str, int] | None:
     """Conversations per arm that were escalated; None when the escalations app has no model yet."""
     from django.db.models import Count, Exists, OuterRef, Q
@@ -119,7 +90,7 @@ def _escalated_by_arm(*, account: Account, window: Window) -> dict[str, int] | N
 
 def _arm(arm: str, row: tuple | None, escalated: dict[str, int] | None) -> ArmFigures:
     row = row or (arm, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-    _, n, turns, turns_sq, with_error, cost, cost_sq, lat_n, lat_sum, lat_sq, up, down = row
+    _, n, turns, turns_sq, with_error, cost, cost_sq, lat_n, lat_sum, lat_sq, up, down = (v or 0 for v in row)
     return ArmFigures(
         arm=arm,
         label=Conversation.Arm(arm).label,
@@ -135,13 +106,25 @@ def _arm(arm: str, row: tuple | None, escalated: dict[str, int] | None) -> ArmFi
 
 
 def cohort_figures(*, account: Account, window: Window) -> CohortFigures:
-    sql = _SQL.format(conversation=Conversation._meta.db_table, message=Message._meta.db_table)
-    # Raw SQL gets its datetimes in the backend's own format (SQLite compares them as text).
-    adapt = connection.ops.adapt_datetimefield_value
-    bounds = [account.pk, adapt(window.start), adapt(window.end)]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, bounds + bounds)
-        rows = {row[0]: row for row in cursor.fetchall()}
+    """Both arms over the conversations started in the window, from their aggregated facts."""
+    turns, cost = F("user_turns"), F("cost_usd")
+    rows = {
+        row[0]: row
+        for row in ConversationFact.objects.filter(
+            account=account, created_at__gte=window.start, created_at__lt=window.end
+        )
+        .values("arm")
+        .annotate(
+            n=Count("pk"), turns=Sum(turns), turns_sq=Sum(turns * turns),
+            with_error=Count("pk", filter=Q(failed_replies__gt=0)), cost=Sum(cost), cost_sq=Sum(cost * cost),
+            lat_n=Sum("latency_count"), lat_sum=Sum("latency_sum"), lat_sq=Sum("latency_squares"),
+            up=Sum("thumbs_up"), down=Sum("thumbs_down"),
+        )
+        .values_list(
+            "arm", "n", "turns", "turns_sq", "with_error", "cost", "cost_sq",
+            "lat_n", "lat_sum", "lat_sq", "up", "down",
+        )
+    }  # fmt: skip
     escalated = _escalated_by_arm(account=account, window=window)
     legacy = _arm(Conversation.Arm.LEGACY, rows.get(Conversation.Arm.LEGACY), escalated)
     multi = _arm(Conversation.Arm.MULTI_AGENT, rows.get(Conversation.Arm.MULTI_AGENT), escalated)

@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 
 from accounts.models import Account
+from analytics.models import ConversationFact, GuardrailHour, HandoffHour
 from analytics.selectors.common import (
     CIRCULAR_KINDS,
     UNKNOWN_AGENT,
@@ -16,8 +17,6 @@ from analytics.selectors.common import (
     agent_refs,
     bucket_key,
     conversations_in,
-    guardrail_events_in,
-    handoffs_in,
     ratio,
     trunc,
 )
@@ -75,7 +74,8 @@ def _multi_agent(account: Account, window: Window):
 
 
 def handoff_rate(*, account: Account, window: Window) -> tuple[int, int]:
-    """(routed multi-agent conversations started in the window, those of them with a hand-off)."""
+    """(routed multi-agent conversations started in the window, those of them with a hand-off), from
+    the raw rows: for alerts, which look at the last minutes."""
     has_handoff = Exists(Handoff.objects.filter(conversation=OuterRef("pk")))
     counts = _multi_agent(account, window).aggregate(
         total=Count("id"), with_handoff=Count("id", filter=Q(has_handoff))
@@ -83,32 +83,47 @@ def handoff_rate(*, account: Account, window: Window) -> tuple[int, int]:
     return counts["total"], counts["with_handoff"]
 
 
+def _facts(account: Account, window: Window):
+    """Routed multi-agent conversations started in the window, from their aggregated facts."""
+    return ConversationFact.objects.filter(
+        account=account, created_at__gte=window.start, created_at__lt=window.end,
+        arm=Conversation.Arm.MULTI_AGENT, routed=True,
+    )  # fmt: skip
+
+
+def _hours(model, account: Account, window: Window):
+    return model.objects.filter(account=account, hour__gte=window.start, hour__lt=window.end)
+
+
 def handoff_figures(*, account: Account, window: Window, busiest: int = 10) -> HandoffFigures:
+    """The hand-offs page, read from the aggregates (analytics.rollups)."""
     agents = agent_refs(account=account)
-    total, with_handoff = handoff_rate(account=account, window=window)
-    handoffs = handoffs_in(account=account, window=window)
-    by_via = dict(handoffs.values("via").annotate(n=Count("id")).values_list("via", "n"))
+    counts = _facts(account, window).aggregate(
+        total=Count("pk"), with_handoff=Count("pk", filter=Q(handoffs__gt=0))
+    )
+    total, with_handoff = counts["total"], counts["with_handoff"]
+    hours = _hours(HandoffHour, account, window)
+    by_via = dict(hours.values("via").annotate(n=Sum("count")).values_list("via", "n"))
     stops = dict(
-        guardrail_events_in(account=account, window=window)
+        _hours(GuardrailHour, account, window)
         .filter(kind__in=[*CIRCULAR_KINDS, GuardrailEvent.Kind.STEP_LIMIT])
         .values("kind")
-        .annotate(n=Count("id"))
+        .annotate(n=Sum("count"))
         .values_list("kind", "n")
     )
     paths = [
         HandoffPath(
-            source=agents.get(row["from_agent"], START) if row["from_agent"] else START,
-            target=agents.get(row["to_agent"], UNKNOWN_AGENT),
+            source=agents.get(row["from_agent_id"], START) if row["from_agent_id"] else START,
+            target=agents.get(row["to_agent_id"], UNKNOWN_AGENT),
             count=row["n"],
         )
-        for row in handoffs.values("from_agent", "to_agent").annotate(n=Count("id")).order_by("-n")
+        for row in hours.values("from_agent_id", "to_agent_id").annotate(n=Sum("count"))
     ]
     busiest_rows = (
-        handoffs.values(
-            "conversation", "conversation__title", "conversation__arm", "conversation__created_at"
-        )
-        .annotate(n=Count("id"))
-        .order_by("-n", "conversation")[:busiest]
+        _facts(account, window)
+        .filter(handoffs__gt=0)
+        .order_by("-handoffs", "conversation_id")
+        .values_list("conversation_id", "conversation__title", "arm", "handoffs", "created_at")[:busiest]
     )
     return HandoffFigures(
         conversations=total,
@@ -122,33 +137,28 @@ def handoff_figures(*, account: Account, window: Window, busiest: int = 10) -> H
         paths=sorted(paths, key=lambda p: (-p.count, p.source.name, p.target.name)),
         busiest=[
             BusyConversation(
-                id=row["conversation"],
-                title=row["conversation__title"] or f"Conversation {row['conversation']}",
-                arm=row["conversation__arm"],
-                handoffs=row["n"],
-                created_at=row["conversation__created_at"],
+                id=pk, title=title or f"Conversation {pk}", arm=arm, handoffs=n, created_at=created
             )
-            for row in busiest_rows
+            for pk, title, arm, n, created in busiest_rows
         ],
         series=handoff_series(account=account, window=window),
     )
 
 
 def handoff_series(*, account: Account, window: Window) -> list[HandoffPoint]:
-    has_handoff = Exists(Handoff.objects.filter(conversation=OuterRef("pk")))
     conversations = {
         bucket_key(row["bucket"]): row
-        for row in _multi_agent(account, window)
+        for row in _facts(account, window)
         .annotate(bucket=trunc(window))
         .values("bucket")
-        .annotate(total=Count("id"), with_handoff=Count("id", filter=Q(has_handoff)))
+        .annotate(total=Count("pk"), with_handoff=Count("pk", filter=Q(handoffs__gt=0)))
     }
     handoffs = {
         bucket_key(row["bucket"]): row["n"]
-        for row in handoffs_in(account=account, window=window)
-        .annotate(bucket=trunc(window))
+        for row in _hours(HandoffHour, account, window)
+        .annotate(bucket=trunc(window, "hour"))
         .values("bucket")
-        .annotate(n=Count("id"))
+        .annotate(n=Sum("count"))
     }
     points = []
     for key in sorted(set(conversations) | set(handoffs)):

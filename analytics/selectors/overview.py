@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q
 
 from accounts.models import Account
 from agents.models import RoutingEvaluation
-from analytics.db import Percentile
+from analytics.models import ConversationFact, ReplyHour
+from analytics.rollups import bins_merge, bins_percentile
 from analytics.selectors.agents import CostPoint, cost_series
-from analytics.selectors.common import agent_replies_in, as_float, conversations_in, ratio
-from analytics.selectors.handoffs import HandoffPoint, handoff_rate, handoff_series
+from analytics.selectors.common import ratio
+from analytics.selectors.handoffs import HandoffPoint, handoff_series
 from analytics.selectors.routing import first_routings
 from analytics.windows import Window
-from conversations.models import Conversation, Message
+from conversations.models import Conversation
 
 HANDOFF_RATE_GOAL = 0.20  # under
 ROUTING_ACCURACY_GOAL = 0.90  # over
@@ -43,34 +44,35 @@ class OverviewFigures:
 
 
 def headlines(*, account: Account, window: Window) -> Headlines:
-    arms = dict(
-        conversations_in(account=account, window=window)
-        .values("arm")
-        .annotate(n=Count("id"))
-        .values_list("arm", "n")
+    facts = ConversationFact.objects.filter(
+        account=account, created_at__gte=window.start, created_at__lt=window.end
     )
-    total, with_handoff = handoff_rate(account=account, window=window)
+    arms = dict(facts.values("arm").annotate(n=Count("pk")).values_list("arm", "n"))
+    rate = facts.filter(arm=Conversation.Arm.MULTI_AGENT, routed=True).aggregate(
+        total=Count("pk"), with_handoff=Count("pk", filter=Q(handoffs__gt=0))
+    )
     firsts = first_routings(account=account, window=window)
     routed = sum(r.conversations for r in firsts)
     handed = sum(r.handed_off for r in firsts)
     latest = RoutingEvaluation.objects.filter(account=account).order_by("-created_at", "-id").first()
-    complete = Q(status=Message.Status.COMPLETE)
-    replies = agent_replies_in(account=account, window=window).aggregate(
-        complete=Count("id", filter=complete),
-        failed=Count("id", filter=Q(status=Message.Status.FAILED)),
-        p95=Percentile("latency_ms", 0.95, filter=complete),
-        cost=Sum("cost_usd"),
-    )
+    latency: dict[int, int] = {}
+    complete = failed = 0
+    cost = 0.0
+    for bins, done, failures, spent in ReplyHour.objects.filter(
+        account=account, hour__gte=window.start, hour__lt=window.end
+    ).values_list("latency_bins", "complete", "failed", "cost_usd"):
+        bins_merge(latency, bins)
+        complete, failed, cost = complete + done, failed + failures, cost + spent
     return Headlines(
         conversations=sum(arms.values()),
         legacy_conversations=arms.get(Conversation.Arm.LEGACY, 0),
         multi_agent_conversations=arms.get(Conversation.Arm.MULTI_AGENT, 0),
-        handoff_rate=ratio(with_handoff, total),
+        handoff_rate=ratio(rate["with_handoff"], rate["total"]),
         routing_accuracy_live=ratio(routed - handed, routed),
         routing_accuracy_evaluated=latest.accuracy if latest else None,
-        error_rate=ratio(replies["failed"], replies["complete"] + replies["failed"]),
-        latency_p95_ms=replies["p95"],
-        cost_usd=as_float(replies["cost"]),
+        error_rate=ratio(failed, complete + failed),
+        latency_p95_ms=bins_percentile(latency, 0.95),
+        cost_usd=cost,
     )
 
 

@@ -7,14 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Q
 
 from accounts.models import Account
 from agents.models import RoutingEvaluation
-from analytics.selectors.common import UNKNOWN_AGENT, AgentRef, agent_refs, conversations_in, in_window, ratio
+from analytics.models import ConversationFact
+from analytics.selectors.common import UNKNOWN_AGENT, AgentRef, agent_refs, in_window, ratio
 from analytics.windows import Window
-from conversations.models import Conversation, Handoff, Turn
+from conversations.models import Conversation
 
 
 @dataclass(frozen=True)
@@ -55,33 +55,20 @@ def _point(evaluation: RoutingEvaluation) -> EvaluationPoint:
 
 
 def first_routings(*, account: Account, window: Window) -> list[FirstRouting]:
-    """Per agent, the routed multi-agent conversations started in the window that it answered first."""
-    first_turn = Turn.objects.filter(conversation=OuterRef("pk")).order_by("id").values("id")[:1]
-    handed_from = (
-        Handoff.objects.filter(turn_id=OuterRef("first_turn"), from_agent__isnull=False)
-        .order_by("id")
-        .values("from_agent")[:1]
-    )
-    reply_agent = Turn.objects.filter(pk=OuterRef("first_turn")).values("reply__agent")[:1]
+    """Per agent, the routed multi-agent conversations started in the window that it answered first
+    (from the conversations' aggregated facts)."""
     rows = (
-        conversations_in(account=account, window=window)
-        .filter(arm=Conversation.Arm.MULTI_AGENT, routed=True)
-        .annotate(first_turn=Subquery(first_turn, output_field=IntegerField()))
-        .filter(first_turn__isnull=False)
-        .annotate(
-            handed_from=Subquery(handed_from, output_field=IntegerField()),
-            first_agent=Coalesce(
-                Subquery(handed_from, output_field=IntegerField()),
-                Subquery(reply_agent, output_field=IntegerField()),
-            ),
+        ConversationFact.objects.filter(
+            account=account, created_at__gte=window.start, created_at__lt=window.end,
+            arm=Conversation.Arm.MULTI_AGENT, routed=True, first_agent_id__isnull=False,
         )
-        .values("first_agent")
-        .annotate(n=Count("id"), handed=Count("id", filter=Q(handed_from__isnull=False)))
-    )
+        .values("first_agent_id")
+        .annotate(n=Count("pk"), handed=Count("pk", filter=Q(first_turn_handoff=True)))
+    )  # fmt: skip
     agents = agent_refs(account=account)
     result = [
         FirstRouting(
-            agent=agents.get(row["first_agent"], UNKNOWN_AGENT),
+            agent=agents.get(row["first_agent_id"], UNKNOWN_AGENT),
             conversations=row["n"],
             handed_off=row["handed"],
             accuracy=ratio(row["n"] - row["handed"], row["n"]),

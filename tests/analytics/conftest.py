@@ -24,6 +24,7 @@ import pytest
 
 from accounts.models import Account, Membership
 from agents.models import AgentInstance, AgentTemplate, RoutingEvaluation
+from analytics.rollups import rollups_rebuild
 from analytics.windows import Window
 from conversations.models import Approval, Conversation, GuardrailEvent, Handoff, Message, ToolCall, Turn
 
@@ -162,6 +163,7 @@ def build_dataset(account: Account, user) -> Dataset:
             accuracy=accuracy,
         )
         RoutingEvaluation.objects.filter(pk=evaluation.pk).update(created_at=at)
+    rollups_rebuild(account=account, now=NOW + timedelta(days=1))
     return Dataset(
         account=account,
         agents={"assistant": assistant, "alpha": alpha, "beta": beta, "gamma": gamma},

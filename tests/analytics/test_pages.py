@@ -9,6 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import Membership
+from analytics.rollups import rollups_refresh
 from conversations.models import Conversation, Handoff
 
 pytestmark = pytest.mark.django_db
@@ -25,6 +26,7 @@ def _recent_handoff(account, user, agents, *, minutes_ago: int = 30) -> Conversa
     conversation = builder.conversation(arm="multi_agent", at=at, title=f"Recent {account.slug}")
     builder.turn(conversation, at=at, agent=agents["beta"], latency=1200, first_token=100, cost="0.5",
                  handoffs=[(agents["alpha"], agents["beta"], "tool")])  # fmt: skip
+    rollups_refresh(account_id=account.pk)  # as beat does every minute
     return conversation
 
 
