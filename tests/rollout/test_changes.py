@@ -357,3 +357,23 @@ def test_members_of_the_account_count_in_the_cohort(flag, account, admin_client,
     page = admin_client.get("/rollout/multi_agent/").content.decode()
     members = Membership.objects.filter(account=account).count()
     assert f"<dd>{members}</dd>" in page
+
+
+def test_admin_overrides_need_a_reason_and_a_member_and_the_log_is_read_only(flag, account, member, outsider,
+                                                                            make_user):  # fmt: skip
+    staff = make_user(account, username="root")
+    staff.is_staff = staff.is_superuser = True
+    staff.save()
+    client = Client()
+    client.force_login(staff)
+    form = {"flag": flag.pk, "account": account.pk, "user": member.pk, "enabled": "on", "reason": ""}
+    assert client.post("/admin/rollout/flagoverride/add/", form).status_code == 200
+    response = client.post("/admin/rollout/flagoverride/add/", form | {"user": outsider.pk, "reason": "x"})
+    assert "is not a member of Acme" in response.content.decode()
+    assert not FlagOverride.objects.exists()
+    response = client.post("/admin/rollout/flagoverride/add/", form | {"reason": "beta tester"})
+    assert response.status_code == 302
+    assert FlagOverride.objects.get().enabled is True
+    assert (_latest().source, _latest().action, _latest().reason) == ("admin", "override", "beta tester")
+    assert client.get("/admin/rollout/flagchange/").status_code == 200
+    assert client.get(f"/admin/rollout/flagchange/{_latest().pk}/delete/").status_code == 403
