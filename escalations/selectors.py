@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Min, Q, QuerySet
+from django.db.models import Case, Min, Q, QuerySet, Value, When
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -29,7 +29,8 @@ def escalations_filtered(
     *, account: Account, status: str = "queue", priority: str = "", older_than: str = ""
 ) -> QuerySet[Escalation]:
     """The queue as an operator filters it: by status (``queue`` is everything a person
-    still has to act on), priority, and age (created longer ago than 1h, 4h or 24h)."""
+    still has to act on), priority, and age (created longer ago than 1h, 4h or 24h);
+    unclaimed ones first, then by priority, oldest first."""
     escalations = escalations_for_account(account=account)
     statuses = STATUS_FILTERS.get(status, Escalation.IN_QUEUE)
     if statuses:
@@ -38,7 +39,11 @@ def escalations_filtered(
         escalations = escalations.filter(priority=int(priority))
     if older_than in AGE_FILTERS:
         escalations = escalations.filter(created_at__lte=timezone.now() - AGE_FILTERS[older_than])
-    return escalations.order_by("-priority", "created_at", "id")
+    # What nobody has taken first, then the most urgent, then the longest waiting.
+    unclaimed_first = Case(
+        When(status=Escalation.Status.OPEN, assignee__isnull=True, then=Value(0)), default=Value(1)
+    )
+    return escalations.order_by(unclaimed_first, "-priority", "created_at", "id")
 
 
 def escalation_get(*, account: Account, pk: int) -> Escalation:
