@@ -805,18 +805,22 @@ def run_execute_inline(*, run_id: int) -> WorkflowRun:
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    with transaction.atomic():
-        _next_steps(_locked_run(run_id))
     while True:
+        with transaction.atomic():
+            advance = _next_steps(_locked_run(run_id))
+        if advance.aggregate:
+            run_aggregate(run_id=run_id)
         run = WorkflowRun.objects.get(pk=run_id)
         if run.is_final:
             return run
         open_ids = list(run.tasks.exclude(status__in=FINAL_STATUSES).values_list("pk", flat=True))
-        if open_ids:
-            with ThreadPoolExecutor(max_workers=len(open_ids)) as pool:
-                list(pool.map(_execute_inline, open_ids))
-        with transaction.atomic():
-            _next_steps(_locked_run(run_id))
+        if not open_ids and not advance.aggregate:
+            # Nothing left to run here, yet not final: an aggregation claimed by a process
+            # that died. Take it over rather than wait.
+            WorkflowRun.objects.filter(pk=run_id).update(finishing_at=None)
+            continue
+        with ThreadPoolExecutor(max_workers=max(1, len(open_ids))) as pool:
+            list(pool.map(_execute_inline, open_ids))
 
 
 def _execute_inline(task_id: int) -> None:
