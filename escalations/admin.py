@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 
+from agents.models import AgentInstance
 from escalations.models import AgentConsultation, Escalation, EscalationPolicy, LearnedPattern, PhaseRun
 from escalations.services import pattern_approve, pattern_retire
 
@@ -13,7 +14,15 @@ class EscalationPolicyAdmin(admin.ModelAdmin):
     ]  # fmt: skip
     autocomplete_fields = ["account"]
     filter_horizontal = ["consultation_agents"]
-    raw_id_fields = ["research_agent"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        # Only the policy's own account's agents can be chosen (all of them before it has one).
+        if obj is not None:
+            agents = AgentInstance.objects.filter(account_id=obj.account_id)
+            for name in ("research_agent", "consultation_agents"):
+                form.base_fields[name].queryset = agents
+        return form
 
 
 class PhaseRunInline(admin.TabularInline):
