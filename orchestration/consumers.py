@@ -11,7 +11,13 @@ from django.template.loader import render_to_string
 
 from accounts.middleware import SESSION_ACCOUNT_KEY
 from orchestration.realtime import RunEvent, account_runs_group, run_group
-from orchestration.selectors import account_for_socket, run_find, run_for_socket, runs_for_account
+from orchestration.selectors import (
+    account_for_socket,
+    run_find,
+    run_for_socket,
+    run_statistics,
+    runs_for_account,
+)
 
 # Off the shared thread, as in conversations.consumers.
 db = partial(database_sync_to_async, thread_sensitive=False)
@@ -22,7 +28,7 @@ def _session_account_id(scope) -> int | None:
     return session.get(SESSION_ACCOUNT_KEY) if session else None
 
 
-def _row_html(account, run_id: int, known: set[int]) -> str:
+def _row_html(account, run_id: int, known: set[int], resync: bool = False) -> str:
     run = runs_for_account(account=account).filter(pk=run_id).first()
     if run is None:
         return ""
@@ -31,6 +37,10 @@ def _row_html(account, run_id: int, known: set[int]) -> str:
         known.add(run_id)
         # A run this page has not shown yet goes on top of the list.
         html = f'<div hx-swap-oob="afterbegin:#run-rows">{html}</div>'
+    if run.is_final and not resync:
+        # A run that ends changes the statistics above the list.
+        stats = run_statistics(account=account)
+        html += render_to_string("orchestration/_statistics.html", {"stats": stats, "oob": True})
     return html
 
 
@@ -53,7 +63,7 @@ class RunListConsumer(AsyncWebsocketConsumer):
             await db(lambda: list(runs_for_account(account=account).values_list("pk", flat=True)[:50]))()
         )
         for run_id in sorted(self.known):
-            html = await db(_row_html)(account, run_id, self.known)
+            html = await db(_row_html)(account, run_id, self.known, resync=True)
             if html:
                 await self.send(text_data=html)
 

@@ -77,4 +77,13 @@ async def test_the_list_socket_adds_new_runs_and_updates_known_ones(run, member,
     )  # run_create publishes on commit
     html = await communicator.receive_from(timeout=5)
     assert 'hx-swap-oob="afterbegin:#run-rows"' in html and f'id="run-row-{newer.pk}"' in html
+    assert 'id="run-stats"' not in html
+
+    # When a run ends, its row and the statistics are re-rendered.
+    from orchestration.services import run_cancel
+
+    await database_sync_to_async(run_cancel)(run=newer)
+    html = await communicator.receive_from(timeout=5)
+    assert f'id="run-row-{newer.pk}"' in html and 'data-status="cancelled"' in html
+    assert 'id="run-stats" aria-label="Statistics" hx-swap-oob="outerHTML"' in html
     await communicator.disconnect()
