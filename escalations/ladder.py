@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import OperationalError, connections, transaction
 from django.utils import timezone
 
 from agents.models import AgentInstance
@@ -126,6 +126,10 @@ def phase_run(*, escalation_id: int, phase: str) -> None:
     heartbeat.start()
     try:
         result = PHASES[phase](escalation=escalation, run=run)
+    except OperationalError:
+        # The database hiccuped: give the phase back so the task's retry can take it at once.
+        PhaseRun.objects.filter(pk=run.pk, attempts=run.attempts).update(lease_expires_at=timezone.now())
+        raise
     except Exception as exc:
         # A phase that cannot run must not strand the request: record why and go on up.
         logger.exception("phase %s of escalation %s failed", phase, escalation_id)

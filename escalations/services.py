@@ -210,7 +210,8 @@ def escalation_assign(
     moved = Escalation.objects.filter(pk__in=allowed.values("pk")).update(
         assignee=assignee, claimed_at=now, updated_at=now
     )
-    Escalation.objects.filter(pk=escalation.pk, status=Status.OPEN).update(status=Status.CLAIMED)
+    if moved:
+        Escalation.objects.filter(pk=escalation.pk, status=Status.OPEN).update(status=Status.CLAIMED)
     escalation.refresh_from_db()
     if not moved:
         _require_in_queue(escalation)
