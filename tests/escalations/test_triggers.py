@@ -1,0 +1,59 @@
+"""Guard-rail stops and denied actions escalate; shadow conversations never do."""
+
+import pytest
+
+from agents.catalog.install import tools_install
+from conversations.models import Approval, Conversation, Message
+from conversations.replies import reply_generate
+from conversations.services import approval_decide, conversation_start, message_send
+from escalations.models import Escalation
+from escalations.triggers import reply_inspect
+from tests.escalations.conftest import chat_turn
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _turn_with(account, member, agent, script: str) -> Message:
+    conversation = conversation_start(account=account, user=member)
+    Conversation.objects.filter(pk=conversation.pk).update(agent=agent, routed=True)
+    conversation.refresh_from_db()
+    _, reply = message_send(conversation=conversation, user=member, content=script)
+    reply_generate(message_id=reply.pk)
+    reply.refresh_from_db()
+    return reply
+
+
+def test_a_denied_action_that_leaves_the_request_undone_escalates(account, member, agents):
+    fixer = agents["alpha"]
+    fixer.tools.set([tools_install()["ticket_create"]])
+    script = '@alpha: tool ticket_create {"title": "Printer"}; say I could not open the ticket.'
+    reply = _turn_with(account, member, fixer, script)
+    assert reply.status == "awaiting_approval"
+    approval_decide(approval=Approval.objects.get(), user=member, approve=False)
+    reply_generate(message_id=reply.pk)
+    reply.refresh_from_db()
+    escalation = reply_inspect(reply_id=reply.pk)
+    assert (escalation.trigger, escalation.message_id) == ("approval_denied", reply.pk)
+    assert "ticket_create was denied" in escalation.reason
+
+
+def test_a_ping_pong_stop_escalates(account, member, agents):
+    alpha, beta = agents["alpha"], agents["beta"]
+    alpha.handoff_targets.set([beta])
+    beta.handoff_targets.set([alpha])
+    reply = _turn_with(
+        account, member, alpha, "@alpha: transfer beta over to you || @beta: transfer alpha back"
+    )
+    escalation = reply_inspect(reply_id=reply.pk)
+    assert escalation.trigger == "handoff_loop" and "passing the request back" in escalation.reason
+
+
+def test_a_shadow_conversation_is_never_escalated(account, member, agents):
+    from rollout.models import Flag, ShadowConversation
+
+    reply = chat_turn(account, member, "@assistant: say I don't know.")
+    served = conversation_start(account=account, user=member)
+    flag = Flag.objects.create(key="escalation-shadow-test")  # not the multi-agent flag: decides nothing
+    ShadowConversation.objects.create(conversation=reply.conversation, served=served, flag=flag)
+    assert reply_inspect(reply_id=reply.pk) is None
+    assert not Escalation.objects.exists()
