@@ -12,7 +12,12 @@ from conversations.models import GuardrailEvent, Message, ToolCall
 from escalations import detection
 from escalations.models import Escalation
 from escalations.selectors import conversation_is_hidden, escalation_active_in_conversation
-from escalations.services import escalation_open, escalation_user_replied, pattern_feedback_record
+from escalations.services import (
+    escalation_open,
+    escalation_user_replied,
+    pattern_feedback_record,
+    publish_on_commit,
+)
 
 Trigger = Escalation.Trigger
 
@@ -62,7 +67,8 @@ def reply_findings(reply: Message) -> list[Finding]:
 
 def reply_inspect(*, reply_id: int) -> Escalation | None:
     """Open an escalation for a finished reply that needs one; a conversation already
-    being worked on is not escalated twice."""
+    being worked on is not escalated twice (its escalation is returned, and its queue
+    pages are told the conversation moved on)."""
     reply = (
         Message.objects.select_related("conversation", "reply_to", "agent", "turn")
         .filter(pk=reply_id, role=Message.Role.ASSISTANT)
@@ -73,12 +79,13 @@ def reply_inspect(*, reply_id: int) -> Escalation | None:
     if conversation_is_hidden(conversation_id=reply.conversation_id):
         return None
     escalation_user_replied(conversation_id=reply.conversation_id)
+    active = escalation_active_in_conversation(conversation_id=reply.conversation_id)
+    if active is not None:
+        publish_on_commit(active)  # its transcript grew: the operator's page refreshes
+        return active
     findings = reply_findings(reply)
     if not findings:
         return None
-    active = escalation_active_in_conversation(conversation_id=reply.conversation_id)
-    if active is not None:
-        return active
     first = findings[0]
     escalation, _ = escalation_open(
         conversation=reply.conversation, message=first.message, trigger=first.trigger, reason=first.reason
