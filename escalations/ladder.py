@@ -82,6 +82,30 @@ def ladder_enter(*, escalation: Escalation, phase: str) -> None:
     publish_on_commit(escalation)
 
 
+def ladder_cut_short(*, escalation_id: int, reason: str) -> bool:
+    """Send an escalation still on the ladder straight to a person (the user asked for one):
+    the phase under way is recorded as skipped, and its late result will find the escalation
+    moved on and change nothing. Returns whether it did."""
+    with transaction.atomic():
+        escalation = Escalation.objects.select_for_update(of=("self",)).filter(pk=escalation_id).first()
+        if escalation is None or escalation.status != Escalation.Status.LADDER or escalation.phase == P.HUMAN:
+            return False
+        now = timezone.now()
+        for run in PhaseRun.objects.filter(escalation=escalation, outcome=Outcome.RUNNING):
+            run.outcome, run.detail, run.finished_at, run.lease_expires_at = (
+                Outcome.SKIPPED,
+                reason,
+                now,
+                None,
+            )
+            run.duration_ms = int((now - run.started_at).total_seconds() * 1000)
+            run.save()
+        escalation.priority = max(escalation.priority, Escalation.Priority.HIGH)
+        escalation.save(update_fields=["priority", "updated_at"])
+        ladder_enter(escalation=escalation, phase=P.HUMAN)
+    return True
+
+
 # --- running one -------------------------------------------------------------------------------
 
 

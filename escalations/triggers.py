@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from conversations.models import GuardrailEvent, Message, ToolCall
 from escalations import detection
+from escalations.ladder import ladder_cut_short
 from escalations.models import Escalation
 from escalations.selectors import conversation_is_hidden, escalation_active_in_conversation
 from escalations.services import (
@@ -81,6 +82,9 @@ def reply_inspect(*, reply_id: int) -> Escalation | None:
     escalation_user_replied(conversation_id=reply.conversation_id)
     active = escalation_active_in_conversation(conversation_id=reply.conversation_id)
     if active is not None:
+        asked = reply.reply_to is not None and detection.asks_for_person(reply.reply_to.content)
+        if asked and active.status == Escalation.Status.LADDER:
+            ladder_cut_short(escalation_id=active.pk, reason="The user asked for a person.")
         publish_on_commit(active)  # its transcript grew: the operator's page refreshes
         return active
     findings = reply_findings(reply)

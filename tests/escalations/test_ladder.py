@@ -19,6 +19,7 @@ from tests.escalations.conftest import chat_turn, climb
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CANT = "@assistant: say I don't know how to fix that."
+NO_RESEARCH = " || @research: say I cannot resolve this"
 
 
 def _escalate(account, member, script: str) -> Escalation:
@@ -72,6 +73,26 @@ def test_asking_for_a_person_goes_straight_to_the_queue(account, member, agents,
     escalation = climb(escalation)
     assert escalation.status == "open"
     assert _phases(escalation) == {"human": "queued"}
+
+
+def test_asking_for_a_person_while_on_the_ladder_cuts_it_short(account, member, agents, operator):
+    escalation = _escalate(account, member, CANT + NO_RESEARCH)
+    phase_run(escalation_id=escalation.pk, phase="quick_fix")
+    PhaseRun.objects.create(  # the research phase is under way on a worker
+        escalation=escalation,
+        phase="research",
+        attempts=1,
+        lease_expires_at=timezone.now() + timedelta(minutes=1),
+    )
+    reply = chat_turn(account, member, "Can I just talk to a human?", conversation=escalation.conversation)
+    assert reply_inspect(reply_id=reply.pk) == escalation
+    escalation.refresh_from_db()
+    assert (escalation.phase, escalation.priority) == ("human", Escalation.Priority.HIGH)
+    assert _phases(escalation) == {"quick_fix": "fell_through", "research": "skipped"}
+    phase_run(escalation_id=escalation.pk, phase="research")  # the late research task changes nothing
+    escalation = climb(escalation)
+    assert escalation.status == "open" and _phases(escalation)["human"] == "queued"
+    assert Escalation.objects.count() == 1
 
 
 def test_a_step_limit_stop_escalates(account, member, agents):
@@ -181,8 +202,6 @@ def test_phase_2_falls_through_below_the_threshold(account, member, agents):
 
 
 # --- phase 3: consultation -------------------------------------------------------------------------
-
-NO_RESEARCH = " || @research: say I cannot resolve this"
 
 
 @pytest.mark.parametrize(
