@@ -141,12 +141,47 @@ class ConversationFact(models.Model):
     latency_squares = models.FloatField(default=0)
     thumbs_up = models.PositiveIntegerField(default=0)
     thumbs_down = models.PositiveIntegerField(default=0)
+    escalated = models.BooleanField(default=False)
 
     class Meta:
-        indexes = [models.Index(fields=["account", "created_at"])]
+        indexes = [
+            models.Index(fields=["account", "created_at"]),
+            models.Index(fields=["account", "-handoffs", "created_at"], name="analytics_fact_busiest"),
+        ]
 
     def __str__(self) -> str:
         return f"Facts of conversation {self.conversation_id}"
+
+
+class ConversationHour(models.Model):
+    """Conversations started in one hour, per arm, routing and first agent: the facts summed, with
+    sums of squares so that means and their intervals can be computed over any range of hours."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField()
+    arm = models.CharField(max_length=20)
+    routed = models.BooleanField()
+    first_agent_id = models.BigIntegerField(null=True)
+    conversations = models.PositiveIntegerField(default=0)
+    with_handoff = models.PositiveIntegerField(default=0)
+    first_turn_handoffs = models.PositiveIntegerField(default=0)
+    with_error = models.PositiveIntegerField(default=0)
+    escalated = models.PositiveIntegerField(default=0)
+    turns = models.BigIntegerField(default=0)
+    turns_squares = models.BigIntegerField(default=0)
+    cost_usd = models.FloatField(default=0)
+    cost_squares = models.FloatField(default=0)
+    latency_count = models.BigIntegerField(default=0)
+    latency_sum = models.FloatField(default=0)
+    latency_squares = models.FloatField(default=0)
+    thumbs_up = models.PositiveIntegerField(default=0)
+    thumbs_down = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "hour"])]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}:00 {self.arm}: {self.conversations} conversations"
 
 
 class ReplyHour(models.Model):

@@ -164,6 +164,8 @@ def _traits(account: Account, rng: random.Random) -> tuple[AgentInstance, list[_
 
 
 def _cost(model: str, prompt: int, completion: int) -> Decimal:
+    if model.startswith(("offline/", "scripted/")):
+        return Decimal("0")  # in-process models cost nothing
     price_in, price_out = PRICE_PER_1K_TOKENS.get(model, (0.001, 0.002))
     return Decimal(f"{(prompt * price_in + completion * price_out) / 1000:.6f}")
 

@@ -47,6 +47,7 @@ def main() -> int:
     parser.add_argument("--conversations", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--windows", default="24h,7d,30d")
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the aggregates before measuring")
     args = parser.parse_args()
 
     ensure_database(args.database_url)
@@ -104,7 +105,7 @@ def main() -> int:
     from analytics.models import RollupState
     from analytics.rollups import rollups_rebuild
 
-    if not RollupState.objects.filter(account=account).exists():
+    if args.rebuild or not RollupState.objects.filter(account=account).exists():
         # Data generated before the aggregates existed: build them once (beat keeps them fresh).
         started = time.monotonic()
         rollups_rebuild(account=account)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Q, Sum
 
 from accounts.models import Account
-from analytics.models import ConversationFact, ReplyHour
+from analytics.models import ConversationHour, ReplyHour
 from analytics.rollups import bins_merge, bins_percentile
 from analytics.selectors.common import (
     UNKNOWN_AGENT,
@@ -90,19 +90,21 @@ class _Totals:
         self.latency: dict[int, int] = {}
         self.first_token: dict[int, int] = {}
 
-    def add(self, row: ReplyHour) -> None:
-        self.replies += row.replies
-        self.complete += row.complete
-        self.failed += row.failed
-        self.prompt += row.prompt_tokens
-        self.completion += row.completion_tokens
-        self.cost += row.cost_usd
-        self.up += row.thumbs_up
-        self.down += row.thumbs_down
-        self.latency_count += row.latency_count
-        self.latency_sum += row.latency_sum
-        bins_merge(self.latency, row.latency_bins)
-        bins_merge(self.first_token, row.first_token_bins)
+    def add(self, row: tuple) -> None:
+        """``row`` is a ReplyHour as ``PASS_FIELDS``."""
+        replies, complete, failed, prompt, completion, cost, lat_n, lat_sum, bins, ft_bins, up, down = row[3:]
+        self.replies += replies
+        self.complete += complete
+        self.failed += failed
+        self.prompt += prompt
+        self.completion += completion
+        self.cost += cost
+        self.up += up
+        self.down += down
+        self.latency_count += lat_n
+        self.latency_sum += lat_sum
+        bins_merge(self.latency, bins)
+        bins_merge(self.first_token, ft_bins)
 
     @property
     def error_rate(self) -> float | None:
@@ -129,36 +131,60 @@ class _Totals:
         )
 
 
-def _reply_hours(account: Account, window: Window):
-    return ReplyHour.objects.filter(account=account, hour__gte=window.start, hour__lt=window.end)
+PASS_FIELDS = (
+    "hour", "agent_id", "model", "replies", "complete", "failed", "prompt_tokens", "completion_tokens",
+    "cost_usd", "latency_count", "latency_sum", "latency_bins", "first_token_bins", "thumbs_up",
+    "thumbs_down",
+)  # fmt: skip
+
+
+@dataclass
+class ReplySums:
+    """The window's hourly reply rows summed in one pass: in total, per agent, per model and per
+    time-series bucket."""
+
+    total: _Totals
+    per_agent: dict[int | None, _Totals]
+    per_model: dict[str, _Totals]
+    buckets: dict[str, _Totals]
+
+
+def reply_sums(*, account: Account, window: Window) -> ReplySums:
+    sums = ReplySums(_Totals(), defaultdict(_Totals), defaultdict(_Totals), defaultdict(_Totals))
+    by_day = window.bucket == "day"
+    rows = ReplyHour.objects.filter(account=account, hour__gte=window.start, hour__lt=window.end)
+    for row in rows.values_list(*PASS_FIELDS):
+        hour = row[0]
+        sums.total.add(row)
+        sums.per_agent[row[1]].add(row)
+        sums.per_model[row[2]].add(row)
+        sums.buckets[bucket_key(hour.replace(hour=0) if by_day else hour)].add(row)
+    return sums
 
 
 def agent_figures(*, account: Account, window: Window) -> AgentFigures:
-    """The agents page, read from the hourly aggregates (analytics.rollups): one query for the replies."""
+    """The agents page, read from the hourly aggregates (analytics.rollups) in one pass."""
     agents = agent_refs(account=account)
-    totals, per_agent, per_model = _Totals(), defaultdict(_Totals), defaultdict(_Totals)
-    for row in _reply_hours(account, window):
-        totals.add(row)
-        per_agent[row.agent_id].add(row)
-        per_model[row.model].add(row)
+    sums = reply_sums(account=account, window=window)
+    totals = sums.total
     firsts = {r.agent.id: r.conversations for r in first_routings(account=account, window=window)}
     first_total = sum(firsts.values())
-    conversations = ConversationFact.objects.filter(
-        account=account, created_at__gte=window.start, created_at__lt=window.end
-    ).aggregate(n=Count("pk"), cost=Sum("cost_usd"))
+    conversations = ConversationHour.objects.filter(
+        account=account, hour__gte=window.start, hour__lt=window.end
+    ).aggregate(n=Sum("conversations"), cost=Sum("cost_usd"))
     agent_rows = []
-    for agent_id, sums in per_agent.items():
+    for agent_id, agent_sums in sums.per_agent.items():
         ref: AgentRef = agents.get(agent_id, UNKNOWN_AGENT)
         agent_rows.append(
-            sums.row(ref.slug, ref.name, totals.replies, (firsts.get(agent_id, 0), first_total))
+            agent_sums.row(ref.slug, ref.name, totals.replies, (firsts.get(agent_id, 0), first_total))
         )
     model_rows = [
-        sums.row(model or "(none)", model or "(none)", totals.replies, None)
-        for model, sums in per_model.items()
+        model_sums.row(model or "(none)", model or "(none)", totals.replies, None)
+        for model, model_sums in sums.per_model.items()
     ]
     return AgentFigures(
         replies=totals.replies,
-        conversations=conversations["n"],
+        conversations=conversations["n"] or 0,
         cost_usd=totals.cost,
         cost_per_conversation=ratio(conversations["cost"], conversations["n"]),
         tokens=totals.prompt + totals.completion,
@@ -171,28 +197,22 @@ def agent_figures(*, account: Account, window: Window) -> AgentFigures:
         thumbs_down=totals.down,
         per_agent=sorted(agent_rows, key=lambda r: (-r.replies, r.label)),
         per_model=sorted(model_rows, key=lambda r: (-r.replies, r.label)),
-        series=cost_series(account=account, window=window),
+        series=cost_series(sums),
     )
 
 
-def cost_series(*, account: Account, window: Window) -> list[CostPoint]:
-    buckets: dict[str, _Totals] = defaultdict(_Totals)
-    # The first-token histograms are not needed here: not loaded, and empty for add().
-    for row in _reply_hours(account, window).defer("first_token_bins"):
-        hour = row.hour if window.bucket == "hour" else row.hour.replace(hour=0)
-        row.first_token_bins = {}  # setting a deferred field does not load it
-        buckets[bucket_key(hour)].add(row)
+def cost_series(sums: ReplySums) -> list[CostPoint]:
     return [
         CostPoint(
             bucket=key,
-            replies=sums.replies,
-            cost_usd=sums.cost,
-            tokens=sums.prompt + sums.completion,
-            latency_avg_ms=ratio(sums.latency_sum, sums.latency_count),
-            latency_p95_ms=bins_percentile(sums.latency, 0.95),
-            error_rate=sums.error_rate,
+            replies=bucket.replies,
+            cost_usd=bucket.cost,
+            tokens=bucket.prompt + bucket.completion,
+            latency_avg_ms=ratio(bucket.latency_sum, bucket.latency_count),
+            latency_p95_ms=bins_percentile(bucket.latency, 0.95),
+            error_rate=bucket.error_rate,
         )
-        for key, sums in sorted(buckets.items())
+        for key, bucket in sorted(sums.buckets.items())
     ]
 
 

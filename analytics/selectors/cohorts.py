@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Sum
 
 from accounts.models import Account
-from analytics.models import ConversationFact
+from analytics.models import ConversationHour
+from analytics.selectors.common import escalation_model
 from analytics.selectors.shadow import ShadowFigures, shadow_figures
 from analytics.stats import Difference, Moments, mean_difference, proportion_difference
 from analytics.windows import Window
@@ -69,28 +70,11 @@ class CohortFigures:
     shadow: ShadowFigures | None  # None until the rollout app keeps shadow pairs
 
 
-def _escalated_by_arm(*, account: Account, window: Window) -> dict[str, int] | None:
-    """Conversations per arm that were escalated; None when the escalations app has no model yet."""
-    from django.db.models import Count, Exists, OuterRef, Q
-
-    from analytics.selectors.common import conversations_in, escalation_model
-
-    Escalation = escalation_model()
-    if Escalation is None:
-        return None
-
-    escalated = Exists(Escalation.objects.filter(conversation=OuterRef("pk")))
-    rows = (
-        conversations_in(account=account, window=window)
-        .values("arm")
-        .annotate(n=Count("id", filter=Q(escalated)))
-    )
-    return {row["arm"]: row["n"] for row in rows}
-
-
 def _arm(arm: str, row: tuple | None, escalated: dict[str, int] | None) -> ArmFigures:
-    row = row or (arm, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-    _, n, turns, turns_sq, with_error, cost, cost_sq, lat_n, lat_sum, lat_sq, up, down = (v or 0 for v in row)
+    row = row or (arm, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    _, n, turns, turns_sq, with_error, cost, cost_sq, lat_n, lat_sum, lat_sq, up, down, _ = (
+        v or 0 for v in row
+    )
     return ArmFigures(
         arm=arm,
         label=Conversation.Arm(arm).label,
@@ -106,26 +90,19 @@ def _arm(arm: str, row: tuple | None, escalated: dict[str, int] | None) -> ArmFi
 
 
 def cohort_figures(*, account: Account, window: Window) -> CohortFigures:
-    """Both arms over the conversations started in the window, from their aggregated facts."""
-    turns, cost = F("user_turns"), F("cost_usd")
+    """Both arms over the conversations started in the window, from the hourly sums of their facts."""
+    hours = ConversationHour.objects.filter(account=account, hour__gte=window.start, hour__lt=window.end)
     rows = {
         row[0]: row
-        for row in ConversationFact.objects.filter(
-            account=account, created_at__gte=window.start, created_at__lt=window.end
-        )
-        .values("arm")
+        for row in hours.values("arm")
         .annotate(
-            n=Count("pk"), turns=Sum(turns), turns_sq=Sum(turns * turns),
-            with_error=Count("pk", filter=Q(failed_replies__gt=0)), cost=Sum(cost), cost_sq=Sum(cost * cost),
-            lat_n=Sum("latency_count"), lat_sum=Sum("latency_sum"), lat_sq=Sum("latency_squares"),
-            up=Sum("thumbs_up"), down=Sum("thumbs_down"),
+            n=Sum("conversations"), t=Sum("turns"), t2=Sum("turns_squares"), e=Sum("with_error"),
+            c=Sum("cost_usd"), c2=Sum("cost_squares"), ln=Sum("latency_count"), ls=Sum("latency_sum"),
+            l2=Sum("latency_squares"), up=Sum("thumbs_up"), down=Sum("thumbs_down"), esc=Sum("escalated"),
         )
-        .values_list(
-            "arm", "n", "turns", "turns_sq", "with_error", "cost", "cost_sq",
-            "lat_n", "lat_sum", "lat_sq", "up", "down",
-        )
+        .values_list("arm", "n", "t", "t2", "e", "c", "c2", "ln", "ls", "l2", "up", "down", "esc")
     }  # fmt: skip
-    escalated = _escalated_by_arm(account=account, window=window)
+    escalated = {arm: row[12] or 0 for arm, row in rows.items()} if escalation_model() is not None else None
     legacy = _arm(Conversation.Arm.LEGACY, rows.get(Conversation.Arm.LEGACY), escalated)
     multi = _arm(Conversation.Arm.MULTI_AGENT, rows.get(Conversation.Arm.MULTI_AGENT), escalated)
     comparisons = [

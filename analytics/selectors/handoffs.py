@@ -9,7 +9,7 @@ from datetime import datetime
 from django.db.models import Count, Exists, OuterRef, Q, Sum
 
 from accounts.models import Account
-from analytics.models import ConversationFact, GuardrailHour, HandoffHour
+from analytics.models import ConversationFact, ConversationHour, GuardrailHour, HandoffHour
 from analytics.selectors.common import (
     CIRCULAR_KINDS,
     UNKNOWN_AGENT,
@@ -91,6 +91,10 @@ def _facts(account: Account, window: Window):
     )  # fmt: skip
 
 
+def _routed_hours(account: Account, window: Window):
+    return _hours(ConversationHour, account, window).filter(arm=Conversation.Arm.MULTI_AGENT, routed=True)
+
+
 def _hours(model, account: Account, window: Window):
     return model.objects.filter(account=account, hour__gte=window.start, hour__lt=window.end)
 
@@ -98,10 +102,10 @@ def _hours(model, account: Account, window: Window):
 def handoff_figures(*, account: Account, window: Window, busiest: int = 10) -> HandoffFigures:
     """The hand-offs page, read from the aggregates (analytics.rollups)."""
     agents = agent_refs(account=account)
-    counts = _facts(account, window).aggregate(
-        total=Count("pk"), with_handoff=Count("pk", filter=Q(handoffs__gt=0))
+    counts = _routed_hours(account, window).aggregate(
+        total=Sum("conversations"), with_handoff=Sum("with_handoff")
     )
-    total, with_handoff = counts["total"], counts["with_handoff"]
+    total, with_handoff = counts["total"] or 0, counts["with_handoff"] or 0
     hours = _hours(HandoffHour, account, window)
     by_via = dict(hours.values("via").annotate(n=Sum("count")).values_list("via", "n"))
     stops = dict(
@@ -148,10 +152,10 @@ def handoff_figures(*, account: Account, window: Window, busiest: int = 10) -> H
 def handoff_series(*, account: Account, window: Window) -> list[HandoffPoint]:
     conversations = {
         bucket_key(row["bucket"]): row
-        for row in _facts(account, window)
-        .annotate(bucket=trunc(window))
+        for row in _routed_hours(account, window)
+        .annotate(bucket=trunc(window, "hour"))
         .values("bucket")
-        .annotate(total=Count("pk"), with_handoff=Count("pk", filter=Q(handoffs__gt=0)))
+        .annotate(total=Sum("conversations"), with_handoff=Sum("with_handoff"))
     }
     handoffs = {
         bucket_key(row["bucket"]): row["n"]

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db.models import Q, Sum
 
 from accounts.models import Account
 from agents.models import RoutingEvaluation
-from analytics.models import ConversationFact, ReplyHour
-from analytics.rollups import bins_merge, bins_percentile
-from analytics.selectors.agents import CostPoint, cost_series
+from analytics.models import ConversationHour
+from analytics.rollups import bins_percentile
+from analytics.selectors.agents import CostPoint, ReplySums, cost_series, reply_sums
 from analytics.selectors.common import ratio
 from analytics.selectors.handoffs import HandoffPoint, handoff_series
-from analytics.selectors.routing import first_routings
 from analytics.windows import Window
 from conversations.models import Conversation
 
+ROUTED = Q(arm=Conversation.Arm.MULTI_AGENT, routed=True)
 HANDOFF_RATE_GOAL = 0.20  # under
 ROUTING_ACCURACY_GOAL = 0.90  # over
 
@@ -43,42 +43,37 @@ class OverviewFigures:
     cost_series: list[CostPoint]
 
 
-def headlines(*, account: Account, window: Window) -> Headlines:
-    facts = ConversationFact.objects.filter(
-        account=account, created_at__gte=window.start, created_at__lt=window.end
-    )
-    arms = dict(facts.values("arm").annotate(n=Count("pk")).values_list("arm", "n"))
-    rate = facts.filter(arm=Conversation.Arm.MULTI_AGENT, routed=True).aggregate(
-        total=Count("pk"), with_handoff=Count("pk", filter=Q(handoffs__gt=0))
-    )
-    firsts = first_routings(account=account, window=window)
-    routed = sum(r.conversations for r in firsts)
-    handed = sum(r.handed_off for r in firsts)
-    latest = RoutingEvaluation.objects.filter(account=account).order_by("-created_at", "-id").first()
-    latency: dict[int, int] = {}
-    complete = failed = 0
-    cost = 0.0
-    for bins, done, failures, spent in ReplyHour.objects.filter(
+def headlines(*, account: Account, window: Window, replies: ReplySums | None = None) -> Headlines:
+    counts = ConversationHour.objects.filter(
         account=account, hour__gte=window.start, hour__lt=window.end
-    ).values_list("latency_bins", "complete", "failed", "cost_usd"):
-        bins_merge(latency, bins)
-        complete, failed, cost = complete + done, failed + failures, cost + spent
+    ).aggregate(
+        legacy=Sum("conversations", filter=Q(arm=Conversation.Arm.LEGACY)),
+        multi=Sum("conversations", filter=Q(arm=Conversation.Arm.MULTI_AGENT)),
+        routed_n=Sum("conversations", filter=ROUTED),
+        with_handoff=Sum("with_handoff", filter=ROUTED),
+        first=Sum("conversations", filter=ROUTED & Q(first_agent_id__isnull=False)),
+        handed=Sum("first_turn_handoffs", filter=ROUTED & Q(first_agent_id__isnull=False)),
+    )
+    counts = {key: value or 0 for key, value in counts.items()}
+    latest = RoutingEvaluation.objects.filter(account=account).order_by("-created_at", "-id").first()
+    total = (replies or reply_sums(account=account, window=window)).total
     return Headlines(
-        conversations=sum(arms.values()),
-        legacy_conversations=arms.get(Conversation.Arm.LEGACY, 0),
-        multi_agent_conversations=arms.get(Conversation.Arm.MULTI_AGENT, 0),
-        handoff_rate=ratio(rate["with_handoff"], rate["total"]),
-        routing_accuracy_live=ratio(routed - handed, routed),
+        conversations=counts["legacy"] + counts["multi"],
+        legacy_conversations=counts["legacy"],
+        multi_agent_conversations=counts["multi"],
+        handoff_rate=ratio(counts["with_handoff"], counts["routed_n"]),
+        routing_accuracy_live=ratio(counts["first"] - counts["handed"], counts["first"]),
         routing_accuracy_evaluated=latest.accuracy if latest else None,
-        error_rate=ratio(failed, complete + failed),
-        latency_p95_ms=bins_percentile(latency, 0.95),
-        cost_usd=cost,
+        error_rate=total.error_rate,
+        latency_p95_ms=bins_percentile(total.latency, 0.95),
+        cost_usd=total.cost,
     )
 
 
 def overview_figures(*, account: Account, window: Window) -> OverviewFigures:
+    replies = reply_sums(account=account, window=window)
     return OverviewFigures(
-        headlines=headlines(account=account, window=window),
+        headlines=headlines(account=account, window=window, replies=replies),
         handoff_series=handoff_series(account=account, window=window),
-        cost_series=cost_series(account=account, window=window),
+        cost_series=cost_series(replies),
     )

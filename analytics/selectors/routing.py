@@ -7,11 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Q
+from django.db.models import Sum
 
 from accounts.models import Account
 from agents.models import RoutingEvaluation
-from analytics.models import ConversationFact
+from analytics.models import ConversationHour
 from analytics.selectors.common import UNKNOWN_AGENT, AgentRef, agent_refs, in_window, ratio
 from analytics.windows import Window
 from conversations.models import Conversation
@@ -56,14 +56,14 @@ def _point(evaluation: RoutingEvaluation) -> EvaluationPoint:
 
 def first_routings(*, account: Account, window: Window) -> list[FirstRouting]:
     """Per agent, the routed multi-agent conversations started in the window that it answered first
-    (from the conversations' aggregated facts)."""
+    (from the hourly sums of the conversations' facts)."""
     rows = (
-        ConversationFact.objects.filter(
-            account=account, created_at__gte=window.start, created_at__lt=window.end,
+        ConversationHour.objects.filter(
+            account=account, hour__gte=window.start, hour__lt=window.end,
             arm=Conversation.Arm.MULTI_AGENT, routed=True, first_agent_id__isnull=False,
         )
         .values("first_agent_id")
-        .annotate(n=Count("pk"), handed=Count("pk", filter=Q(first_turn_handoff=True)))
+        .annotate(n=Sum("conversations"), handed=Sum("first_turn_handoffs"))
     )  # fmt: skip
     agents = agent_refs(account=account)
     result = [

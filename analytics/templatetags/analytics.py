@@ -58,3 +58,10 @@ def analytics_firing_alerts(context) -> int:
     if membership is None or not membership.is_operator:
         return 0
     return alerts_firing_count(account=membership.account)
+
+
+@register.filter
+def bucket(value: str) -> str:
+    """A time-series bucket key for people: '2026-11-29' for a day, '2026-11-29 14:00' for an hour."""
+    day, _, time = str(value).partition("T")
+    return day if time in ("", "00:00") else f"{day} {time}"

@@ -7,6 +7,7 @@ import pytest
 from django.core import mail
 
 from analytics.models import AlertRule
+from analytics.rollups import rollups_rebuild
 from analytics.selectors.cohorts import cohort_figures
 from analytics.selectors.escalations import escalation_figures
 from analytics.services import rule_evaluate
@@ -63,6 +64,7 @@ def escalated(dataset):
         resolved_by_phase=Phase.QUICK_FIX,
         resolved_at=at["C6"] + MIN,
     )  # before the window
+    rollups_rebuild(account=dataset.account, now=NOW + timedelta(days=1))
     return dataset
 
 

@@ -17,9 +17,9 @@ pytestmark = pytest.mark.django_db
 
 
 def near(value: float):
-    """Latency percentiles come from log histograms with bins 4% wide (analytics.rollups), as the
+    """Latency percentiles come from log histograms with bins 5% wide (analytics.rollups), as the
     nearest-rank value: the smallest with at least that share of values at or below it."""
-    return approx(value, rel=0.04)
+    return approx(value, rel=0.025)
 
 
 def test_handoff_counts_rate_and_stops(dataset, noise):
