@@ -499,18 +499,27 @@ def _task_claim(task_id: int, *, force: bool = False) -> TaskRun | None:
     ``force`` takes a running task whatever its lease (an in-process run resumed by the
     only process that owns it)."""
     now = timezone.now()
-    running = Q(status=RunStatus.IN_PROGRESS)
-    claimable = Q(status=RunStatus.PENDING) | (running if force else running & Q(lease_expires_at__lt=now))
     with transaction.atomic():
-        claimed = TaskRun.objects.filter(claimable, pk=task_id, run__status=RunStatus.IN_PROGRESS).update(
+        # Lock the row and decide on what it holds now. (A conditional UPDATE that joins
+        # the run would be a subquery, which PostgreSQL does not re-check against a row a
+        # concurrent claim just changed: two claims of one task could both succeed.)
+        task = TaskRun.objects.select_for_update().filter(pk=task_id).first()
+        if task is None:
+            return None
+        run_status = WorkflowRun.objects.filter(pk=task.run_id).values_list("status", flat=True).first()
+        expired = task.lease_expires_at is not None and task.lease_expires_at < now
+        takeable = task.status == RunStatus.PENDING or (
+            task.status == RunStatus.IN_PROGRESS and (force or expired)
+        )
+        if run_status != RunStatus.IN_PROGRESS or not takeable:
+            return None
+        TaskRun.objects.filter(pk=task_id).update(
             status=RunStatus.IN_PROGRESS,
             attempts=F("attempts") + 1,
             lease_expires_at=_lease_end(),
             started_at=Coalesce(F("started_at"), now),
             error="",
         )
-    if not claimed:
-        return None
     task = TaskRun.objects.select_related("run", "agent").get(pk=task_id)
     publish_run_changed(account_id=task.run.account_id, run_id=task.run_id)
     return task
@@ -752,21 +761,26 @@ def runs_recover_orphaned() -> list[int]:
         | Q(status=RunStatus.PENDING, enqueued_at__lt=stale)
     )
     resent: list[int] = []
-    for task in orphans.select_related("run"):
+    for task_id in orphans.values_list("pk", flat=True):
         with transaction.atomic():
-            celery_id = uuid.uuid4().hex
-            updated = (
-                TaskRun.objects.filter(pk=task.pk, status=task.status, run__status=RunStatus.IN_PROGRESS)
-                .filter(Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True))
-                .update(
-                    status=RunStatus.PENDING, lease_expires_at=None, enqueued_at=now, celery_task_id=celery_id
-                )
+            # Re-checked under the row's lock: a worker may have claimed it meanwhile.
+            task = TaskRun.objects.select_for_update().filter(pk=task_id).first()
+            if task is None:
+                continue
+            lease = task.lease_expires_at
+            running_dead = task.status == RunStatus.IN_PROGRESS and (lease is None or lease < now)
+            never_started = task.status == RunStatus.PENDING and task.enqueued_at and task.enqueued_at < stale
+            if not (running_dead or never_started):
+                continue
+            task.celery_task_id = uuid.uuid4().hex
+            TaskRun.objects.filter(pk=task_id).update(
+                status=RunStatus.PENDING,
+                lease_expires_at=None,
+                enqueued_at=now,
+                celery_task_id=task.celery_task_id,
             )
-            if updated:
-                transaction.on_commit(
-                    partial(_dispatch, Advance(start=[_with_id(task, celery_id)]), task.run_id)
-                )
-                resent.append(task.pk)
+            transaction.on_commit(partial(_dispatch, Advance(start=[task]), task.run_id))
+            resent.append(task_id)
     # Aggregations (merge, judge) whose worker died: claimed long ago, run never finished.
     aggregation_stale = stale - timedelta(seconds=settings.ORCHESTRATION_TASK_TIMEOUT_SECONDS)
     stuck = WorkflowRun.objects.filter(status=RunStatus.IN_PROGRESS, finishing_at__lt=aggregation_stale)
@@ -783,11 +797,6 @@ def runs_recover_orphaned() -> list[int]:
     if resent:
         logger.info("re-sent %d orphaned orchestration tasks: %s", len(resent), resent)
     return resent
-
-
-def _with_id(task: TaskRun, celery_id: str) -> TaskRun:
-    task.celery_task_id = celery_id
-    return task
 
 
 # --- In-process runs (the delegate tool) ---------------------------------------------------
