@@ -20,7 +20,7 @@ class EscalationPolicyAdmin(admin.ModelAdmin):
         # Only the policy's own account's agents can be chosen (all of them before it has one).
         if obj is not None:
             agents = AgentInstance.objects.filter(account_id=obj.account_id)
-            for name in ("research_agent", "consultation_agents"):
+            for name in ("research_agent", "consultation_agents", "consultation_judge"):
                 form.base_fields[name].queryset = agents
         return form
 

@@ -55,6 +55,8 @@ def consultation_start(*, escalation: Escalation, run: PhaseRun):
         )
     prompt = consultation_prompt(escalation)
     required = policy.consultation_required_votes
+    judge = policy.consultation_judge
+    judge_slug = judge.slug if judge is not None and judge.status == AgentInstance.Status.ACTIVE else ""
     with transaction.atomic():
         workflow_run = run_start(
             account=escalation.account,
@@ -65,10 +67,12 @@ def consultation_start(*, escalation: Escalation, run: PhaseRun):
             min_agreement=(required - 0.5) / len(agents),
             conversation=escalation.conversation,
             request=f"Escalation #{escalation.pk}: {escalation.question[:300]}",
+            judge=judge_slug,
         )
         detail = (
             f"Consensus run #{workflow_run.pk}: {', '.join(a.name for a in agents)} consulted in parallel; "
-            f"{required} of {len(agents)} must agree."
+            f"{required} of {len(agents)} must agree"
+            + (f", as {judge.name} judges which answers mean the same." if judge_slug else ".")
         )
         Escalation.objects.filter(pk=escalation.pk).update(workflow_run=workflow_run)
         # No lease while the run is under way: the run's own tasks have theirs.
@@ -103,6 +107,11 @@ def consultation_collect(*, escalation_id: int) -> bool:
         )  # fmt: skip
     agreed = sum(1 for v in votes.values() if v.get("vote"))
     share = f"{agreed} of {len(tasks)} agreed"
+    judged = result.get("judge") or {}
+    if judged:
+        share += (
+            f" ({judged.get('agent')} judged)" if judged.get("used") else " (the judge's reply was unusable)"
+        )
     answer = result.get("answer") or ""
     if workflow_run.status != RunStatus.COMPLETED:
         outcome = PhaseResult(

@@ -52,6 +52,17 @@ class EscalationPolicy(models.Model):
         related_name="+",
         help_text="The three agents consulted; blank: three of the account's active agents.",
     )
+    consultation_judge = models.ForeignKey(
+        AgentInstance,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=(
+            "An agent that decides which answers mean the same before the vote (worth it with hosted "
+            "models, whose wordings differ). Blank: answers agree when they match once normalised."
+        ),
+    )
     consultation_required_votes = models.PositiveSmallIntegerField(
         default=2, help_text="Agreeing votes of the three needed to use the answer: 2 or 3."
     )
@@ -79,6 +90,8 @@ class EscalationPolicy(models.Model):
             errors["resolution_sla_minutes"] = "SLA targets are at least one minute."
         if self.research_agent_id and self.research_agent.account_id != self.account_id:
             errors["research_agent"] = "That agent belongs to another account."
+        if self.consultation_judge_id and self.consultation_judge.account_id != self.account_id:
+            errors["consultation_judge"] = "That agent belongs to another account."
         if errors:
             raise ValidationError(errors)
 

@@ -247,6 +247,31 @@ def test_phase_3_votes(account, member, agents, operator, answers, required, res
         assert _phases(escalation)["human"] == "queued"
 
 
+def test_phase_3_with_a_judge_counts_answers_that_mean_the_same(account, member, agents, operator):
+    from agents.models import AgentInstance
+
+    judge = AgentInstance.objects.create(
+        account=account, template=agents["alpha"].template, slug="judge", name="Judge"
+    )
+    policy = policy_for_account(account_id=account.pk)
+    policy.consultation_judge = judge
+    policy.save()
+    answers = ("Restart the gateway", "Reboot the gateway box", "Call the vendor")
+    script = CANT + NO_RESEARCH + " || @judge: say 1 1 3"
+    script += "".join(
+        f" || @{a}: say {text}" for a, text in zip(("alpha", "beta", "gamma"), answers, strict=True)
+    )
+    escalation = climb(_escalate(account, member, script))
+    assert (escalation.status, escalation.resolved_by_phase) == ("resolved", "consultation")
+    assert escalation.workflow_run.aggregator == judge
+    assert "2 of 3 agents agree" in escalation.answer_message.content
+    assert "Restart the gateway" in escalation.answer_message.content
+    assert "(judge judged)" in escalation.phase_runs.get(phase="consultation").detail
+    consulted = AgentConsultation.objects.filter(escalation=escalation, phase="consultation")
+    agreed = dict(consulted.values_list("agent__slug", "agreed"))
+    assert agreed == {"alpha": True, "beta": True, "gamma": False}
+
+
 def test_phase_3_agreeing_that_nobody_knows_is_not_an_answer(account, member, agents, operator):
     script = (
         CANT
