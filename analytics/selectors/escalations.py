@@ -4,9 +4,10 @@ rate of each phase), how many reached a person, how fast people answered, and SL
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db.models import Count
+from django.db.models import Count, F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Account
@@ -52,39 +53,45 @@ def escalations_available() -> bool:
     return escalation_model() is not None
 
 
-def _minutes(start: datetime | None, end: datetime | None) -> float | None:
-    if start is None or end is None:
-        return None
-    return (end - start).total_seconds() / 60
-
-
 def escalation_figures(*, account: Account, window: Window, now: datetime | None = None) -> EscalationFigures:
     from escalations.models import LADDER, Escalation, PhaseRun
 
     now = now or timezone.now()
     escalations = in_window(Escalation.objects.filter(account=account), window)
-    rows = list(
-        escalations.values_list(
-            "status", "queued_at", "first_response_at", "first_response_due_at", "resolved_at",
-            "resolution_due_at", "created_at",
-        )
-    )  # fmt: skip
     resolved_status = Escalation.Status.RESOLVED
-    first_responses = [m for r in rows if (m := _minutes(r[1], r[2])) is not None]
-    resolutions = [m for r in rows if r[0] == resolved_status and (m := _minutes(r[6], r[4])) is not None]
-    breaches = sum(
-        1
-        for _, _, responded, response_due, resolved, resolution_due, _ in rows
-        if (response_due is not None and (responded or now) > response_due)
-        or (resolution_due is not None and (resolved or now) > resolution_due)
+    late = Q(first_response_due_at__lt=Coalesce("first_response_at", Value(now))) | Q(
+        resolution_due_at__lt=Coalesce("resolved_at", Value(now))
     )
+    counts = escalations.aggregate(
+        opened=Count("id"),
+        resolved=Count("id", filter=Q(status=resolved_status)),
+        human=Count("id", filter=Q(queued_at__isnull=False)),
+        breaches=Count("id", filter=late),
+    )
+    minute = timedelta(minutes=1)
+    first_responses = [
+        d / minute
+        for d in escalations.filter(queued_at__isnull=False, first_response_at__isnull=False)
+        .annotate(d=F("first_response_at") - F("queued_at"))
+        .values_list("d", flat=True)
+    ]
+    resolutions = [
+        d / minute
+        for d in escalations.filter(status=resolved_status, resolved_at__isnull=False)
+        .annotate(d=F("resolved_at") - F("created_at"))
+        .values_list("d", flat=True)
+    ]
+    # One run per escalation and phase (a unique constraint), so no DISTINCT is needed.
     reached = dict(
-        PhaseRun.objects.filter(escalation__in=escalations)
-        .exclude(outcome__in=[PhaseRun.Outcome.SKIPPED])
+        PhaseRun.objects.filter(
+            escalation__account=account, escalation__created_at__gte=window.start,
+            escalation__created_at__lt=window.end,
+        )
+        .exclude(outcome=PhaseRun.Outcome.SKIPPED)
         .values("phase")
-        .annotate(n=Count("escalation", distinct=True))
+        .annotate(n=Count("id"))
         .values_list("phase", "n")
-    )
+    )  # fmt: skip
     settled = dict(
         escalations.filter(status=resolved_status)
         .exclude(resolved_by_phase="")
@@ -104,9 +111,7 @@ def escalation_figures(*, account: Account, window: Window, now: datetime | None
         escalations.values("trigger").annotate(n=Count("id")).values_list("trigger", "n"),
         key=lambda t: (-t[1], t[0]),
     )
-    opened = len(rows)
-    resolved = sum(1 for r in rows if r[0] == resolved_status)
-    human = sum(1 for r in rows if r[1] is not None)
+    opened, resolved, human = counts["opened"], counts["resolved"], counts["human"]
     return EscalationFigures(
         opened=opened,
         resolved=resolved,
@@ -117,7 +122,7 @@ def escalation_figures(*, account: Account, window: Window, now: datetime | None
         first_response_p90_min=percentile(first_responses, 0.9),
         resolution_p50_min=percentile(resolutions, 0.5),
         resolution_p90_min=percentile(resolutions, 0.9),
-        sla_breaches=breaches,
+        sla_breaches=counts["breaches"],
         phases=phases,
         triggers=[
             (Escalation.Trigger(t).label if t in Escalation.Trigger.values else t, n) for t, n in triggers
