@@ -1,10 +1,13 @@
 from smtplib import SMTPException
 
 from celery import shared_task
+from django.core.cache import cache
 from django.db import OperationalError
 
 from analytics.rollups import rollup_accounts, rollups_refresh
 from analytics.services import accounts_with_rules, alert_notify, alerts_evaluate_account
+
+REFRESH_LOCK_SECONDS = 15 * 60
 
 
 @shared_task
@@ -36,5 +39,13 @@ def refresh_rollups() -> int:
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
-def refresh_account_rollups(account_id: int) -> None:
-    rollups_refresh(account_id=account_id)
+def refresh_account_rollups(account_id: int) -> bool:
+    # One refresh per account at a time: a long first build must not race the next minute's.
+    key = f"analytics:refresh:{account_id}"
+    if not cache.add(key, "running", timeout=REFRESH_LOCK_SECONDS):
+        return False
+    try:
+        rollups_refresh(account_id=account_id)
+    finally:
+        cache.delete(key)
+    return True
