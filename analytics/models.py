@@ -213,6 +213,35 @@ class ReplyHour(models.Model):
         return f"{self.hour:%Y-%m-%d %H}:00 agent {self.agent_id} {self.model}: {self.replies} replies"
 
 
+class ReplyDay(models.Model):
+    """The same sums as ``ReplyHour`` for a whole UTC day: a month-long window reads 30 of these per
+    agent and model (and the hours at its edges) rather than 720 hours."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField(help_text="The day's first hour (UTC).")
+    arm = models.CharField(max_length=20)
+    agent_id = models.BigIntegerField(null=True)
+    model = models.CharField(max_length=200)
+    replies = models.PositiveIntegerField(default=0)
+    complete = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    prompt_tokens = models.BigIntegerField(default=0)
+    completion_tokens = models.BigIntegerField(default=0)
+    cost_usd = models.FloatField(default=0)
+    latency_count = models.PositiveIntegerField(default=0)
+    latency_sum = models.FloatField(default=0)
+    latency_bins = models.JSONField(default=dict)
+    first_token_bins = models.JSONField(default=dict)
+    thumbs_up = models.PositiveIntegerField(default=0)
+    thumbs_down = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "hour"])]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d} agent {self.agent_id} {self.model}: {self.replies} replies"
+
+
 class HandoffHour(models.Model):
     """Hand-offs made in one hour, per path and way (agent tool or router)."""
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Count, F, FloatField, Min, Q, Sum
@@ -26,6 +26,7 @@ from analytics.models import (
     ConversationHour,
     GuardrailHour,
     HandoffHour,
+    ReplyDay,
     ReplyHour,
     RollupState,
 )
@@ -132,13 +133,11 @@ def _rebuild_hours(account: Account, start: datetime, end: datetime) -> None:
     with transaction.atomic():
         for model in (ReplyHour, HandoffHour, GuardrailHour):
             model.objects.filter(account=account, hour__gte=start, hour__lt=end).delete()
-        ReplyHour.objects.bulk_create(
-            [
-                ReplyHour(account=account, hour=hour, arm=arm, agent_id=agent, model=model or "", **values)
-                for (hour, arm, agent, model), values in replies.items()
-            ],
-            batch_size=1000,
-        )
+        hour_rows = [
+            ReplyHour(account=account, hour=hour, arm=arm, agent_id=agent, model=model or "", **values)
+            for (hour, arm, agent, model), values in replies.items()
+        ]
+        ReplyHour.objects.bulk_create(hour_rows, batch_size=1000)
         HandoffHour.objects.bulk_create(
             [
                 HandoffHour(account=account, hour=r["hour"], from_agent_id=r["from_agent_id"],
@@ -151,6 +150,42 @@ def _rebuild_hours(account: Account, start: datetime, end: datetime) -> None:
             [GuardrailHour(account=account, hour=r["hour"], kind=r["kind"], count=r["n"]) for r in guards],
             batch_size=1000,
         )
+        _rebuild_days(account, start, end)
+
+
+def _day(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+SUMMED = (
+    "replies", "complete", "failed", "prompt_tokens", "completion_tokens", "cost_usd", "latency_count",
+    "latency_sum", "thumbs_up", "thumbs_down",
+)  # fmt: skip
+
+
+def _rebuild_days(account: Account, start: datetime, end: datetime) -> None:
+    """Recompute the daily reply rows of the days that [start, end) touches, from the hourly rows."""
+    first, last = _day(start), _day(end - timedelta(microseconds=1)) + timedelta(days=1)
+    days: dict[tuple, dict] = {}
+    for row in ReplyHour.objects.filter(account=account, hour__gte=first, hour__lt=last).values(
+        "hour", "arm", "agent_id", "model", "latency_bins", "first_token_bins", *SUMMED
+    ):
+        key = (_day(row["hour"]), row["arm"], row["agent_id"], row["model"])
+        day = days.setdefault(
+            key, {name: 0 for name in SUMMED} | {"latency_bins": {}, "first_token_bins": {}}
+        )
+        for name in SUMMED:
+            day[name] += row[name]
+        bins_merge(day["latency_bins"], row["latency_bins"])
+        bins_merge(day["first_token_bins"], row["first_token_bins"])
+    ReplyDay.objects.filter(account=account, hour__gte=first, hour__lt=last).delete()
+    ReplyDay.objects.bulk_create(
+        [
+            ReplyDay(account=account, hour=day, arm=arm, agent_id=agent, model=model, **values)
+            for (day, arm, agent, model), values in days.items()
+        ],
+        batch_size=1000,
+    )
 
 
 # --- conversation facts ----------------------------------------------------------------------------

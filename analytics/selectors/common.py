@@ -4,7 +4,7 @@ one account and one window before anything else touches it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db.models import QuerySet
 from django.db.models.functions import TruncDay, TruncHour
@@ -68,7 +68,8 @@ def agent_replies_in(*, account: Account, window: Window) -> QuerySet[Message]:
 
 
 def trunc(window: Window, field: str = "created_at"):
-    return TruncHour(field) if window.bucket == "hour" else TruncDay(field)
+    # Buckets are UTC hours or days whatever TIME_ZONE is, as the hourly aggregates are.
+    return TruncHour(field, tzinfo=UTC) if window.bucket == "hour" else TruncDay(field, tzinfo=UTC)
 
 
 def as_float(value) -> float:
