@@ -84,6 +84,7 @@ class AgentStatisticsOut(Schema):
     success_rate: float | None
     mean_seconds: float | None
     p95_seconds: float | None
+    cost_usd: float
 
 
 class StatisticsOut(Schema):

@@ -125,12 +125,13 @@ def run_statistics(*, account: Account) -> dict:
             durations.append((run["finished_at"] - run["started_at"]).total_seconds())
     tasks_by_status = {status: 0 for status in RunStatus.values}
     per_agent: dict[str, dict] = defaultdict(
-        lambda: {"completed": 0, "failed": 0, "cancelled": 0, "durations": []}
+        lambda: {"completed": 0, "failed": 0, "cancelled": 0, "durations": [], "cost": Decimal("0")}
     )
     task_durations: list[float] = []
     for task in tasks:
         tasks_by_status[task["status"]] += 1
         row = per_agent[task["agent_slug"] or "?"]
+        row["cost"] += task["cost_usd"]
         if task["status"] in ("completed", "failed", "cancelled"):
             row[task["status"]] += 1
         if task["status"] == RunStatus.COMPLETED and task["started_at"] and task["finished_at"]:
@@ -165,6 +166,7 @@ def run_statistics(*, account: Account) -> dict:
                     round(sum(row["durations"]) / len(row["durations"]), 3) if row["durations"] else None
                 ),
                 "p95_seconds": _percentile(row["durations"], 0.95),
+                "cost_usd": float(row["cost"]),
             }
             for slug, row in sorted(per_agent.items())
         ],
