@@ -69,7 +69,8 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         await self._rerender(event["message_id"])
 
     async def chat_message_added(self, event: MessageAddedEvent) -> None:
-        message = await db(message_in_conversation)(conversation_id=self.conversation_id, pk=event["message_id"])
+        message_id = event["message_id"]
+        message = await db(message_in_conversation)(conversation_id=self.conversation_id, pk=message_id)
         if message is not None:
             self.cursor.rendered(message.pk, len(message.content))
             html = await db(render_to_string)("conversations/_message_added.html", {"message": message})

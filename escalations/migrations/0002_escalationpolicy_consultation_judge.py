@@ -5,16 +5,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('agents', '0003_routingevaluation'),
-        ('escalations', '0001_initial'),
+        ("agents", "0003_routingevaluation"),
+        ("escalations", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='escalationpolicy',
-            name='consultation_judge',
-            field=models.ForeignKey(blank=True, help_text='An agent that decides which answers mean the same before the vote (worth it with hosted models, whose wordings differ). Blank: answers agree when they match once normalised.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='agents.agentinstance'),
+            model_name="escalationpolicy",
+            name="consultation_judge",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="An agent that decides which answers mean the same before the vote (worth it with hosted models, whose wordings differ). Blank: answers agree when they match once normalised.",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="agents.agentinstance",
+            ),
         ),
     ]
