@@ -110,3 +110,27 @@ def test_healthz_includes_the_queue(queued, client):
     body = client.get("/healthz").json()["escalations"]
     assert body["open"] == 1 and body["unclaimed"] == 1
     assert body["oldest_age_seconds"] >= 7200 and body["sla_breaches"] == 1
+
+
+async def test_a_persons_reply_is_appended_to_the_users_open_chat(queued, member, operator):
+    from escalations.services import escalation_reply
+
+    cookie = await database_sync_to_async(_cookie)(member)
+    chat = WebsocketCommunicator(
+        application, f"/ws/conversations/{queued.conversation_id}/", headers=[ORIGIN, cookie]
+    )
+    connected, _ = await chat.connect()
+    assert connected
+    await chat.receive_from(timeout=5)  # the re-sync of the latest reply
+
+    def reply():
+        with transaction.atomic():
+            return escalation_reply(
+                escalation=Escalation.objects.get(pk=queued.pk), user=operator, content="On it."
+            )
+
+    message = await database_sync_to_async(reply)()
+    html = await chat.receive_from(timeout=5)
+    assert 'hx-swap-oob="beforeend:#messages"' in html and f'id="message-{message.pk}"' in html
+    assert "from a person" in html and "On it." in html
+    await chat.disconnect()
