@@ -59,6 +59,10 @@ TEXT_LIMIT = 20_000
 TASK_KEYS = {"agent", "capability", "description", "input", "timeout_seconds", "max_attempts"}
 
 
+# How long a saved run may wait for its start to be sent before recovery sends it.
+UNSTARTED_GRACE = timedelta(seconds=10)
+
+
 class TaskRetryable(Exception):
     """The attempt failed and the task has attempts left: Celery retries it with backoff."""
 
@@ -787,12 +791,21 @@ def runs_recover_orphaned() -> list[int]:
     for run_id in stuck.values_list("pk", flat=True):
         WorkflowRun.objects.filter(pk=run_id).update(finishing_at=now)
         _dispatch(Advance(aggregate=True), run_id)
-    # Runs whose every task is final but which were never finished (the join was lost).
-    for run_id in (
+    # Runs whose every task is final but which were never finished (the join was lost), and
+    # runs never started (the process that saved one died, or Redis was down, before it was
+    # sent). Advancing twice is harmless: each task is sent once, under the run's lock.
+    # Delegated runs are left alone: the turn that owns one runs it in its own process.
+    unfinished = (
         WorkflowRun.objects.filter(status=RunStatus.IN_PROGRESS, finishing_at__isnull=True)
         .exclude(tasks__status__in=[RunStatus.PENDING, RunStatus.IN_PROGRESS])
         .values_list("pk", flat=True)
-    ):
+    )
+    unstarted = (
+        WorkflowRun.objects.filter(status=RunStatus.PENDING, created_at__lt=now - UNSTARTED_GRACE)
+        .exclude(mode=WorkflowRun.Mode.DELEGATE)
+        .values_list("pk", flat=True)
+    )
+    for run_id in [*unfinished, *unstarted]:
         run_advance(run_id=run_id)
     if resent:
         logger.info("re-sent %d orphaned orchestration tasks: %s", len(resent), resent)

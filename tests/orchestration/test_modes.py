@@ -280,3 +280,20 @@ def test_a_judge_only_applies_to_consensus(account, trio):
     with pytest.raises(ValidationError) as error:
         run_start(account=account, mode="parallel", judge="alpha", tasks=[_task("alpha", "x")])
     assert error.value.message_dict == {"judge": ["A judge applies to consensus runs only."]}
+
+
+def test_recovery_starts_a_run_whose_start_was_lost_and_only_that(account, trio, eager_celery):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orchestration.services import run_create, runs_recover_orphaned
+
+    lost = run_create(account=account, mode="parallel", tasks=[_task("alpha", "@alpha: say recovered")])
+    fresh = run_create(account=account, mode="parallel", tasks=[_task("alpha", "x")])
+    WorkflowRun.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(minutes=1))
+    runs_recover_orphaned()
+    lost.refresh_from_db()
+    fresh.refresh_from_db()
+    assert lost.status == "completed" and lost.tasks.get().result == "recovered"
+    assert fresh.status == "pending"  # just saved: its own start is still on the way
