@@ -384,6 +384,13 @@ def test_openapi_schema_lists_every_path(client):
         "/api/accounts/{account}/escalations/{escalation_id}/reply",
         "/api/accounts/{account}/escalations/{escalation_id}/resolve",
         "/api/accounts/{account}/escalations/{escalation_id}/promote",
+        "/api/accounts/{account}/analytics/overview",
+        "/api/accounts/{account}/analytics/handoffs",
+        "/api/accounts/{account}/analytics/routing",
+        "/api/accounts/{account}/analytics/agents",
+        "/api/accounts/{account}/analytics/cohorts",
+        "/api/accounts/{account}/analytics/escalations",
+        "/api/accounts/{account}/analytics/alerts",
     }
     assert set(paths["/api/accounts/{account}/agents"]) == {"get", "post"}
     assert set(paths["/api/accounts/{account}/agents/{agent}"]) == {"get", "put", "delete"}
