@@ -34,7 +34,6 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import OperationalError, close_old_connections, connection, transaction
 from django.db.models import F, Q
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Account
@@ -507,24 +506,23 @@ def _task_claim(task_id: int, *, force: bool = False) -> TaskRun | None:
         # Lock the row and decide on what it holds now. (A conditional UPDATE that joins
         # the run would be a subquery, which PostgreSQL does not re-check against a row a
         # concurrent claim just changed: two claims of one task could both succeed.)
-        task = TaskRun.objects.select_for_update().filter(pk=task_id).first()
+        task = (
+            TaskRun.objects.select_for_update(of=("self",))
+            .select_related("run", "agent")
+            .filter(pk=task_id)
+            .first()
+        )
         if task is None:
             return None
-        run_status = WorkflowRun.objects.filter(pk=task.run_id).values_list("status", flat=True).first()
         expired = task.lease_expires_at is not None and task.lease_expires_at < now
         takeable = task.status == RunStatus.PENDING or (
             task.status == RunStatus.IN_PROGRESS and (force or expired)
         )
-        if run_status != RunStatus.IN_PROGRESS or not takeable:
+        if task.run.status != RunStatus.IN_PROGRESS or not takeable:
             return None
-        TaskRun.objects.filter(pk=task_id).update(
-            status=RunStatus.IN_PROGRESS,
-            attempts=F("attempts") + 1,
-            lease_expires_at=_lease_end(),
-            started_at=Coalesce(F("started_at"), now),
-            error="",
-        )
-    task = TaskRun.objects.select_related("run", "agent").get(pk=task_id)
+        task.status, task.attempts, task.error = RunStatus.IN_PROGRESS, task.attempts + 1, ""
+        task.lease_expires_at, task.started_at = _lease_end(), task.started_at or now
+        task.save(update_fields=["status", "attempts", "error", "lease_expires_at", "started_at"])
     publish_run_changed(account_id=task.run.account_id, run_id=task.run_id)
     return task
 
