@@ -178,6 +178,10 @@ def rule_evaluate(*, rule: AlertRule, now: datetime | None = None) -> Alert | No
             open_alert.status = Alert.Status.RESOLVED
             open_alert.resolved_at = now
         open_alert.save(update_fields=["last_value", "last_checked_at", "status", "resolved_at"])
+        if open_alert.emailed_at is None and reading.breached:
+            # The first notification never went out (broker down, worker lost): send it now.
+            # alert_notify sends at most once, so this cannot email twice.
+            _notify_on_commit(open_alert.pk)
         return open_alert if reading.breached else None
     if not reading.breached:
         return None
@@ -189,10 +193,20 @@ def rule_evaluate(*, rule: AlertRule, now: datetime | None = None) -> Alert | No
             )  # fmt: skip
     except IntegrityError:  # another check opened it at the same moment
         return Alert.objects.filter(rule=rule, status=Alert.Status.FIRING).first()
+    _notify_on_commit(alert.pk)
+    return alert
+
+
+def _notify_on_commit(alert_id: int) -> None:
     from analytics.tasks import notify_alert
 
-    transaction.on_commit(lambda: notify_alert.delay(alert.pk))
-    return alert
+    def send() -> None:
+        try:
+            notify_alert.delay(alert_id)
+        except Exception:  # the broker is down: the next check (a minute later) tries again
+            logger.exception("analytics: could not queue the email of alert %s", alert_id)
+
+    transaction.on_commit(send)
 
 
 def alerts_evaluate_account(*, account_id: int, now: datetime | None = None) -> list[Alert]:

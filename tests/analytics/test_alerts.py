@@ -178,3 +178,17 @@ def test_the_rollout_gate_fails_while_a_critical_alert_is_open(dataset):
     assert alert.message in gate.reason
     rule_evaluate(rule=rule, now=NOW + timedelta(days=30))  # resolved
     assert {r.key: r for r in gates_evaluate(account=dataset.account, config={})}["no_critical_alerts"].passed
+
+
+def test_an_alert_whose_email_never_went_out_is_sent_at_the_next_check(
+    dataset, admin, eager_celery, django_capture_on_commit_callbacks, settings
+):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    rule = _rule(dataset.account, AlertRule.Kind.CIRCULAR_HANDOFFS, 0)
+    alert = rule_evaluate(rule=rule, now=NOW)  # no commit callbacks run: as if the broker were down
+    assert mail.outbox == [] and Alert.objects.get(pk=alert.pk).emailed_at is None
+    with django_capture_on_commit_callbacks(execute=True):
+        rule_evaluate(rule=rule, now=NOW + timedelta(minutes=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        rule_evaluate(rule=rule, now=NOW + timedelta(minutes=2))
+    assert len(mail.outbox) == 1
