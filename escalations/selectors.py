@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Case, Min, Q, QuerySet, Value, When
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.timesince import timesince, timeuntil
 
 from accounts.models import Account, Membership
 from conversations.models import Conversation, Message
@@ -114,6 +115,17 @@ class SlaClock:
         if self.due_at is None or self.met_at is not None:
             return None
         return self.due_at - self.now
+
+    @property
+    def summary(self) -> str:
+        """In words, to the largest unit: "due in 7 hours", "breached 2 days ago", "met"."""
+        if self.due_at is None:
+            return "—"
+        if self.met_at is not None:
+            return f"late by {timesince(self.due_at, self.met_at, depth=1)}" if self.breached else "met"
+        if self.breached:
+            return f"breached {timesince(self.due_at, self.now, depth=1)} ago"
+        return f"due in {timeuntil(self.due_at, self.now, depth=1)}"
 
     @property
     def state(self) -> str:
