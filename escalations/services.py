@@ -17,7 +17,7 @@ from conversations.services import message_post
 from escalations import detection
 from escalations.models import LADDER, Escalation, EscalationPolicy, LearnedPattern, Phase
 from escalations.realtime import publish_escalation
-from escalations.selectors import is_operator_of
+from escalations.selectors import escalation_active_in_conversation, is_operator_of
 
 logger = logging.getLogger(__name__)
 
@@ -144,6 +144,9 @@ def escalation_escalate_by_hand(
     message = conversation.messages.order_by("-created_at", "-id").first()
     if message is None:
         raise ValidationError({"conversation": "That conversation has no messages yet."})
+    active = escalation_active_in_conversation(conversation_id=conversation.pk)
+    if active is not None:
+        raise EscalationConflict(f"This conversation is already being worked on as escalation #{active.pk}.")
     escalation, created = escalation_open(
         conversation=conversation,
         message=message,

@@ -196,6 +196,10 @@ def test_escalating_by_hand(account, member, operator_client, agents):
     escalation = Escalation.objects.get()
     assert (escalation.trigger, escalation.phase, escalation.priority) == ("manual", "human", 4)
     assert made["HX-Redirect"] == f"/escalations/{escalation.pk}/"
+    again = operator_client.post(
+        "/escalations/new/", {"conversation": reply.conversation_id, "reason": "x"}, **HX
+    )
+    assert again.status_code == 409 and f"escalation #{escalation.pk}" in again.content.decode()
 
 
 def test_promoted_resolution_answers_the_next_similar_request_at_phase_1(
