@@ -100,15 +100,13 @@ def arm_reply_figures(*, account: Account, arm: str, since: datetime) -> tuple[i
 
 
 def handoff_figures(*, account: Account, since: datetime) -> tuple[int, int]:
-    """(multi-agent conversations with at least one hand-off, multi-agent conversations) in the window."""
-    from conversations.models import Conversation
+    """(multi-agent conversations with at least one hand-off, multi-agent conversations) in the window:
+    the analytics pages' hand-off rate, counted from the rows themselves (not the minute-old aggregates)."""
+    from analytics.selectors.handoffs import handoff_rate
+    from analytics.windows import Window
 
-    conversations = _arm_conversations(account, Conversation.Arm.MULTI_AGENT).filter(created_at__gte=since)
-    figures = conversations.aggregate(
-        total=Count("id", distinct=True),
-        with_handoff=Count("id", filter=Q(handoffs__isnull=False), distinct=True),
-    )
-    return figures["with_handoff"], figures["total"]
+    total, with_handoff = handoff_rate(account=account, window=Window(since, timezone.now(), "custom"))
+    return with_handoff, total
 
 
 def _pct(part: int, whole: int) -> str:
