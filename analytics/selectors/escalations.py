@@ -62,12 +62,27 @@ def escalation_figures(*, account: Account, window: Window, now: datetime | None
     late = Q(first_response_due_at__lt=Coalesce("first_response_at", Value(now))) | Q(
         resolution_due_at__lt=Coalesce("resolved_at", Value(now))
     )
-    counts = escalations.aggregate(
-        opened=Count("id"),
-        resolved=Count("id", filter=Q(status=resolved_status)),
-        human=Count("id", filter=Q(queued_at__isnull=False)),
-        breaches=Count("id", filter=late),
-    )
+    # One scan for the counts, the triggers and where each was settled.
+    counts = {"opened": 0, "resolved": 0, "human": 0, "breaches": 0}
+    settled: dict[str, int] = {}
+    by_trigger: dict[str, int] = {}
+    for trigger, status, phase, n, human, breaches in (
+        escalations.values("trigger", "status", "resolved_by_phase")
+        .annotate(
+            n=Count("id"),
+            human=Count("id", filter=Q(queued_at__isnull=False)),
+            breaches=Count("id", filter=late),
+        )
+        .values_list("trigger", "status", "resolved_by_phase", "n", "human", "breaches")
+    ):
+        counts["opened"] += n
+        counts["human"] += human
+        counts["breaches"] += breaches
+        by_trigger[trigger] = by_trigger.get(trigger, 0) + n
+        if status == resolved_status:
+            counts["resolved"] += n
+            if phase:
+                settled[phase] = settled.get(phase, 0) + n
     minute = timedelta(minutes=1)
     first_responses = [
         d / minute
@@ -92,13 +107,6 @@ def escalation_figures(*, account: Account, window: Window, now: datetime | None
         .annotate(n=Count("id"))
         .values_list("phase", "n")
     )  # fmt: skip
-    settled = dict(
-        escalations.filter(status=resolved_status)
-        .exclude(resolved_by_phase="")
-        .values("resolved_by_phase")
-        .annotate(n=Count("id"))
-        .values_list("resolved_by_phase", "n")
-    )
     phases = [
         PhaseOutcome(
             phase=str(phase), label=phase.label,
@@ -107,10 +115,7 @@ def escalation_figures(*, account: Account, window: Window, now: datetime | None
         )
         for phase in LADDER
     ]  # fmt: skip
-    triggers = sorted(
-        escalations.values("trigger").annotate(n=Count("id")).values_list("trigger", "n"),
-        key=lambda t: (-t[1], t[0]),
-    )
+    triggers = sorted(by_trigger.items(), key=lambda t: (-t[1], t[0]))
     opened, resolved, human = counts["opened"], counts["resolved"], counts["human"]
     return EscalationFigures(
         opened=opened,
