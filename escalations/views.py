@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import account_required
-from escalations.models import LADDER, Escalation, LearnedPattern, PhaseRun
+from escalations.models import LADDER, Escalation, LearnedPattern
 from escalations.selectors import (
     escalation_get,
     escalation_transcript,
@@ -103,7 +103,6 @@ def _detail_context(request: HttpRequest, escalation: Escalation) -> dict:
         "operators": operators_for_account(account_id=request.account.pk),
         "is_admin": request.membership.is_admin,
         "pattern": LearnedPattern.objects.filter(source_escalation=escalation).first(),
-        "Outcome": PhaseRun.Outcome,
     }
 
 
