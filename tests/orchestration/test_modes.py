@@ -297,3 +297,16 @@ def test_recovery_starts_a_run_whose_start_was_lost_and_only_that(account, trio,
     fresh.refresh_from_db()
     assert lost.status == "completed" and lost.tasks.get().result == "recovered"
     assert fresh.status == "pending"  # just saved: its own start is still on the way
+
+
+def test_the_backoff_doubles_with_each_attempt(account, trio, settings):
+    from orchestration.models import TaskRun
+    from orchestration.services import retry_delay, run_create
+
+    settings.ORCHESTRATION_RETRY_BACKOFF_SECONDS = 1.5
+    task = run_create(account=account, mode="parallel", tasks=[_task("alpha", "x")]).tasks.get()
+    delays = []
+    for attempts in (1, 2, 3):
+        TaskRun.objects.filter(pk=task.pk).update(attempts=attempts)
+        delays.append(retry_delay(task.pk))
+    assert delays == [1.5, 3.0, 6.0]
