@@ -55,6 +55,31 @@ def test_an_agent_that_cannot_resolve_opens_one_escalation_however_often_it_is_s
     assert first.question == CANT
 
 
+def test_concurrent_inspections_of_one_reply_open_one_escalation(account, member, agents):
+    import threading
+
+    from django.db import connections
+
+    reply = chat_turn(account, member, CANT)
+    barrier = threading.Barrier(4)
+    seen = []
+
+    def inspect():
+        try:
+            barrier.wait()
+            seen.append(reply_inspect(reply_id=reply.pk).pk)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=inspect) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert Escalation.objects.count() == 1
+    assert seen == [Escalation.objects.get().pk] * 4
+
+
 def test_a_plain_answer_is_not_escalated(account, member, agents):
     reply = chat_turn(account, member, "How are incidents assigned?")
     assert reply_inspect(reply_id=reply.pk) is None
