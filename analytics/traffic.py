@@ -21,7 +21,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from accounts.models import Account
+from accounts.models import Account, Membership
 from agents.models import AgentInstance
 from analytics.models import TrafficBatch
 from analytics.rollups import rollups_rebuild
@@ -237,7 +237,7 @@ def _write_chunk(account, profile, rng, now, size, users, traits, by_pk, default
     msg_base = _Ids(Message).reserve(2 * n_turns)
     turn_base = _Ids(Turn).reserve(n_turns)
     conversations, messages, turn_rows, handoffs, events, tool_calls, approvals = [], [], [], [], [], [], []
-    candidates: list[tuple[int, int, datetime, str]] = []
+    candidates: list[tuple[int, int, datetime, str, str]] = []
     msg_id, turn_id = msg_base, turn_base
     for index, (legacy, n) in enumerate(plans):
         conv_id = conv_base + index
@@ -253,9 +253,10 @@ def _write_chunk(account, profile, rng, now, size, users, traits, by_pk, default
         for turn_index in range(n):
             question_id, reply_id, this_turn = msg_id, msg_id + 1, turn_id
             msg_id, turn_id = msg_id + 2, turn_id + 1
+            question = rng.choice(TOPICS)
             messages.append(
                 {"id": question_id, "conversation_id": conv_id, "role": Message.Role.USER,
-                 "content": rng.choice(TOPICS), "status": Message.Status.COMPLETE, "created_at": at,
+                 "content": question, "status": Message.Status.COMPLETE, "created_at": at,
                  "updated_at": at, "completed_at": at}
             )  # fmt: skip
             # Hand-offs in this turn: a first-turn misroute, or the planned later ones.
@@ -317,7 +318,7 @@ def _write_chunk(account, profile, rng, now, size, users, traits, by_pk, default
                     else ("thumbs_down" if feedback == "down" else "asked_for_person")
                 )  # fmt: skip
                 if rng.random() < 0.5:
-                    candidates.append((conv_id, reply_id, done_at, trigger))
+                    candidates.append((conv_id, reply_id, done_at, trigger, question))
             turn_rows.append(
                 {"id": this_turn, "reply_id": reply_id, "conversation_id": conv_id, "state": {},
                  "created_at": at, "updated_at": done_at}
@@ -381,14 +382,20 @@ def _write_escalations(account: Account, rng: random.Random, now: datetime, cand
         return 0
     from escalations.models import LADDER, PhaseRun
 
+    # Claimed escalations belong to someone: the account's operators take them in turn.
+    operators = list(
+        Membership.objects.filter(account=account, role__in=[Membership.Role.OPERATOR, Membership.Role.ADMIN])
+        .order_by("pk")
+        .values_list("user_id", flat=True)
+    )
     base = _Ids(Escalation).reserve(len(candidates))
     settle = {"quick_fix": 0.3, "research": 0.35, "consultation": 0.3}
     escalations, runs = [], []
-    for offset, (conv_id, reply_id, at, trigger) in enumerate(candidates):
+    for offset, (conv_id, reply_id, at, trigger, question) in enumerate(candidates):
         escalation_id = base + offset
         row = {
             "id": escalation_id, "account_id": account.pk, "conversation_id": conv_id, "message_id": reply_id,
-            "trigger": trigger, "reason": "Synthetic escalation.", "question": "Synthetic question.",
+            "trigger": trigger, "reason": "Synthetic escalation.", "question": question,
             "created_at": at, "updated_at": at, "priority": 2,
         }  # fmt: skip
         clock = at
@@ -413,16 +420,18 @@ def _write_escalations(account: Account, rng: random.Random, now: datetime, cand
             runs.append(run | {"outcome": PhaseRun.Outcome.QUEUED, "finished_at": clock, "duration_ms": 0})
             responded = clock + timedelta(minutes=rng.lognormvariate(math.log(14), 0.7))
             resolved = responded + timedelta(minutes=rng.lognormvariate(math.log(90), 0.9))
+            answered = responded < now and bool(operators)
             row |= {
                 "phase": phase, "queued_at": clock, "first_response_due_at": clock + timedelta(minutes=30),
                 "resolution_due_at": clock + timedelta(minutes=480),
-                "first_response_at": responded if responded < now else None,
-                "claimed_at": responded if responded < now else None,
+                "first_response_at": responded if answered else None,
+                "claimed_at": responded if answered else None,
+                "assignee_id": rng.choice(operators) if answered else None,
             }  # fmt: skip
-            if resolved < now and rng.random() < 0.9:
+            if answered and resolved < now and rng.random() < 0.9:
                 row |= {"status": "resolved", "resolved_by_phase": phase, "resolved_at": resolved}
             else:
-                row["status"] = "claimed" if responded < now else "open"
+                row["status"] = "claimed" if row["assignee_id"] else "open"
         escalations.append(row)
     _write(Escalation, escalations)
     _write(PhaseRun, runs)

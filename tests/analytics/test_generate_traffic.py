@@ -38,6 +38,24 @@ def test_generates_both_arms_with_handoffs_failures_and_feedback(account, member
     assert escalations.opened > 0 and escalations.phases[0].reached == escalations.opened
 
 
+def test_synthetic_escalations_read_like_the_queue_they_fill(account, make_user):
+    from accounts.models import Membership
+    from escalations.models import Escalation
+
+    catalog_install_demo(account=account)
+    operator = make_user(account, role=Membership.Role.OPERATOR)
+    call_command("generate_traffic", "--conversations", "400", "--account", "acme", stdout=StringIO())
+    escalations = Escalation.objects.filter(account=account)
+    assert escalations.exists()
+    # Each carries the question that was asked, and whoever "claimed" one is a real operator.
+    for escalation in escalations.select_related("message__reply_to"):
+        assert escalation.question == escalation.message.reply_to.content
+    claimed = escalations.filter(status="claimed")
+    assert not claimed.filter(assignee=None).exists()
+    assert set(claimed.values_list("assignee", flat=True)) <= {operator.pk}
+    assert not escalations.exclude(first_response_at=None).filter(assignee=None).exists()
+
+
 def test_refuses_bad_arguments(account):
     with pytest.raises(CommandError, match="no account 'nope'"):
         call_command("generate_traffic", "--conversations", "5", "--account", "nope")
