@@ -24,6 +24,9 @@ def _log(message: str) -> None:
 def main() -> int:
     os.environ.setdefault("DJANGO_DEBUG", "1")  # a development entry point
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # A local mailbox: escalation and alert emails land as files a person can open, instead of
+    # scrolling past in the worker's console output.
+    os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
 
@@ -66,6 +69,10 @@ def main() -> int:
         ],
     )
     _log(f"open http://{host}:{port}/  (log in as member / demo-password); Ctrl+C stops everything")
+    if os.environ["EMAIL_BACKEND"].endswith("filebased.EmailBackend"):
+        from django.conf import settings
+
+        _log(f"emails are written to {settings.EMAIL_FILE_PATH}/")
 
     stopping = False
 

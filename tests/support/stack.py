@@ -85,10 +85,14 @@ class Stack:
         raise RuntimeError(f"daphne did not start; see {LOG_DIR}")
 
     def start_worker(self, concurrency: int = 8) -> None:
+        # A name of its own: other stacks' workers (the session stack's, a killed one's
+        # successor) answer pings too, and only this worker's answer means it is consuming.
+        self._workers_started = getattr(self, "_workers_started", 0) + 1
+        hostname = f"stack{self.port}-{self._workers_started}@tests"
         self.worker = self._spawn(
             "worker",
             [
-                "-m", "celery", "-A", "config", "worker",
+                "-m", "celery", "-A", "config", "worker", "--hostname", hostname,
                 "--pool", "threads", "--concurrency", str(concurrency),
                 "--loglevel", "INFO", "--without-mingle", "--without-gossip",
             ],
@@ -99,7 +103,7 @@ class Stack:
         while time.monotonic() < deadline:
             if self.worker.poll() is not None:
                 raise RuntimeError(f"worker exited with {self.worker.returncode}; see {LOG_DIR}")
-            if app.control.ping(timeout=0.5):
+            if app.control.ping(destination=[hostname], timeout=0.5):
                 return
         raise RuntimeError(f"worker did not answer a ping; see {LOG_DIR}")
 
