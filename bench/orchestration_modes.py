@@ -25,13 +25,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
-import shutil
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -39,84 +34,11 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
+from bench.worker_environment import WorkerEnvironment  # noqa: E402 - after the path is set
+
 
 def _log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-class Environment:
-    """A temporary database, Redis and Celery worker for the bench."""
-
-    def __init__(self, concurrency: int) -> None:
-        self.tmp = Path(tempfile.mkdtemp(prefix="bench-orchestration-"))
-        self.concurrency = concurrency
-        self.redis = None
-        self.worker: subprocess.Popen | None = None
-        run_id = f"bench{os.getpid()}"
-        env = {
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DJANGO_DEBUG": "0",
-            "SECRET_KEY": secrets.token_urlsafe(40),
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "SECURE_COOKIES": "0",
-            "LLM_MODEL": "scripted/default",
-            "LLM_FALLBACK_MODELS": "",
-            "VAR_DIR": str(self.tmp / "var"),
-            "CELERY_QUEUE": run_id,
-            "CHANNELS_PREFIX": run_id,
-            "CACHE_PREFIX": run_id,
-            "TOKENIZERS_PARALLELISM": "false",
-            "LOG_LEVEL": "WARNING",
-        }
-        if not os.environ.get("DATABASE_URL"):
-            env["DATABASE_URL"] = f"sqlite:///{self.tmp / 'bench.sqlite3'}"
-        if os.environ.get("REDIS_URL"):
-            env["REDIS_URL"] = os.environ["REDIS_URL"]
-        else:
-            from config.embedded_redis import EmbeddedRedis
-
-            self.redis = EmbeddedRedis(self.tmp / "redis" / "redis.sock")
-            self.redis.start()
-            env["REDIS_URL"] = self.redis.url
-        os.environ.update(env)
-        self.env = dict(os.environ)
-
-    def setup_django(self) -> None:
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", interactive=False, verbosity=0)
-
-    def start_worker(self) -> None:
-        log = open(self.tmp / "worker.log", "ab")  # noqa: SIM115 - owned by the process
-        self.worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "threads",
-             "--concurrency", str(self.concurrency), "--loglevel", "WARNING", "-E",
-             "--without-mingle", "--without-gossip"],
-            cwd=BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        from config.celery import app
-
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.worker.poll() is not None:
-                raise RuntimeError(f"the worker exited; see {self.tmp / 'worker.log'}")
-            if app.control.ping(timeout=0.5):
-                return
-        raise RuntimeError("the worker never answered a ping")
-
-    def close(self) -> None:
-        if self.worker is not None and self.worker.poll() is None:
-            os.killpg(self.worker.pid, signal.SIGTERM)
-            try:
-                self.worker.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.worker.pid, signal.SIGKILL)
-        if self.redis is not None:
-            self.redis.stop()
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 class BareRoundTrip:
@@ -232,7 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--round-trips", type=int, default=50, help="bare Celery round trips")
     args = parser.parse_args(argv)
 
-    environment = Environment(concurrency=max(8, args.tasks * 2))
+    environment = WorkerEnvironment(
+        prefix="orchestration", concurrency=max(8, args.tasks * 2), worker_events=True
+    )
     try:
         environment.setup_django()
         account, agents = _agents(args.tasks)
