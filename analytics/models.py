@@ -184,9 +184,10 @@ class ConversationHour(models.Model):
         return f"{self.hour:%Y-%m-%d %H}:00 {self.arm}: {self.conversations} conversations"
 
 
-class ReplyHour(models.Model):
-    """Agent replies created in one hour, per arm, agent and model. Latencies are kept as log
-    histograms (bins 4% wide) so that percentiles can be read over any range of hours."""
+class ReplySums(models.Model):
+    """Sums of agent replies over a period (``hour`` is its start), per arm, agent and model.
+    Latencies are kept as log histograms (bins 4% wide) so that percentiles can be read over any
+    range of periods."""
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
     hour = models.DateTimeField()
@@ -207,36 +208,28 @@ class ReplyHour(models.Model):
     thumbs_down = models.PositiveIntegerField(default=0)
 
     class Meta:
+        abstract = True
         indexes = [models.Index(fields=["account", "hour"])]
+
+
+class ReplyHour(ReplySums):
+    """Agent replies created in one hour."""
+
+    class Meta(ReplySums.Meta):
+        abstract = False
 
     def __str__(self) -> str:
         return f"{self.hour:%Y-%m-%d %H}:00 agent {self.agent_id} {self.model}: {self.replies} replies"
 
 
-class ReplyDay(models.Model):
+class ReplyDay(ReplySums):
     """The same sums as ``ReplyHour`` for a whole UTC day: a month-long window reads 30 of these per
     agent and model (and the hours at its edges) rather than 720 hours."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
     hour = models.DateTimeField(help_text="The day's first hour (UTC).")
-    arm = models.CharField(max_length=20)
-    agent_id = models.BigIntegerField(null=True)
-    model = models.CharField(max_length=200)
-    replies = models.PositiveIntegerField(default=0)
-    complete = models.PositiveIntegerField(default=0)
-    failed = models.PositiveIntegerField(default=0)
-    prompt_tokens = models.BigIntegerField(default=0)
-    completion_tokens = models.BigIntegerField(default=0)
-    cost_usd = models.FloatField(default=0)
-    latency_count = models.PositiveIntegerField(default=0)
-    latency_sum = models.FloatField(default=0)
-    latency_bins = models.JSONField(default=dict)
-    first_token_bins = models.JSONField(default=dict)
-    thumbs_up = models.PositiveIntegerField(default=0)
-    thumbs_down = models.PositiveIntegerField(default=0)
 
-    class Meta:
-        indexes = [models.Index(fields=["account", "hour"])]
+    class Meta(ReplySums.Meta):
+        abstract = False
 
     def __str__(self) -> str:
         return f"{self.hour:%Y-%m-%d} agent {self.agent_id} {self.model}: {self.replies} replies"
