@@ -64,6 +64,15 @@ def test_an_agent_delegates_a_parallel_batch_and_uses_the_results(account, membe
     assert "Globex is cheaper" in json.loads(tool_message["content"])["results"][1]["result"]
 
 
+def test_the_chat_links_a_delegated_batch_to_its_run(account, member, member_client, lead):
+    script = f"@alpha: {DELEGATE}; say done\n@beta: say Acme is solid\n@gamma: say Globex is cheaper"
+    reply = _turn(account, member, lead, script)
+    run = WorkflowRun.objects.get()
+    page = member_client.get(f"/chat/{reply.conversation_id}/")
+    assert page.status_code == 200
+    assert f'href="/runs/{run.pk}/"' in page.content.decode()
+
+
 def test_delegating_to_an_unavailable_agent_fails_that_task_not_the_turn(account, member, lead, trio):
     trio[2].status = "suspended"
     trio[2].save()
