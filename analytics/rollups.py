@@ -31,6 +31,7 @@ from analytics.models import (
     RollupState,
 )
 from conversations.models import Conversation, GuardrailEvent, Handoff, Message, Turn
+from escalations.models import Escalation
 
 BIN_BASE = 1.05
 LOOK_BACK = timedelta(hours=2)
@@ -229,14 +230,9 @@ def _facts_for(account: Account, ids: list[int]) -> list[ConversationFact]:
         .values_list("turn_id", "from_agent_id")
     ):
         handed_from[turn_id] = source  # ordered newest first: the earliest hand-off is written last
-    escalated: set[int] = set()
-    from analytics.selectors.common import escalation_model
-
-    Escalation = escalation_model()
-    if Escalation is not None:
-        escalated = set(
-            Escalation.objects.filter(conversation_id__in=ids).values_list("conversation_id", flat=True)
-        )
+    escalated = set(
+        Escalation.objects.filter(conversation_id__in=ids).values_list("conversation_id", flat=True)
+    )
     facts = []
     for pk, created, arm, routed in Conversation.objects.filter(pk__in=ids).values_list(
         "pk", "created_at", "arm", "routed"
@@ -318,11 +314,12 @@ def _touched_conversations(account: Account, since: datetime) -> set[int]:
     touched = set(
         Conversation.objects.filter(account=account, created_at__gte=since).values_list("pk", flat=True)
     )
-    from analytics.selectors.common import escalation_model
-
-    sources = [(Message, "created_at"), (Message, "feedback_at"), (Handoff, "created_at")]
-    if (Escalation := escalation_model()) is not None:
-        sources.append((Escalation, "created_at"))
+    sources = [
+        (Message, "created_at"),
+        (Message, "feedback_at"),
+        (Handoff, "created_at"),
+        (Escalation, "created_at"),
+    ]
     for model, field in sources:
         touched.update(
             model.objects.filter(conversation__account=account, **{f"{field}__gte": since})

@@ -15,6 +15,7 @@ from analytics.selectors.escalations import escalation_figures
 from analytics.selectors.handoffs import handoff_figures
 from analytics.selectors.overview import overview_figures
 from analytics.selectors.routing import routing_figures
+from analytics.selectors.shadow import ShadowFigures
 from analytics.windows import Window
 
 Row = list[Any]
@@ -82,9 +83,7 @@ SHADOW_HEADERS = [
 ]  # fmt: skip
 
 
-def _shadow_rows(shadow) -> list[Row]:
-    if shadow is None:
-        return []
+def _shadow_rows(shadow: ShadowFigures) -> list[Row]:
     return [
         [p.id, p.created_at.isoformat(), p.question, p.legacy_status, p.legacy_latency_ms, p.legacy_cost_usd,
          p.shadow_status, p.shadow_agent, p.shadow_latency_ms, p.shadow_cost_usd]

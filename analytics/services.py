@@ -21,6 +21,7 @@ from accounts.models import Account, Membership
 from analytics.models import Alert, AlertRule
 from analytics.selectors.agents import error_rate
 from analytics.selectors.common import CIRCULAR_KINDS, guardrail_events_in, in_window
+from analytics.selectors.escalations import sla_breaches_open
 from analytics.selectors.handoffs import handoff_rate
 from analytics.windows import Window, window_last
 from conversations.models import Approval, GuardrailEvent, ToolCall
@@ -73,16 +74,8 @@ def _gate_problems(account: Account, window: Window) -> int:
     return denied + refused + failed
 
 
-def _sla_breaches(account: Account, now: datetime | None) -> int | None:
-    from analytics.selectors.escalations import escalations_available, sla_breaches_open
-
-    if not escalations_available():
-        return None
-    return sla_breaches_open(account=account, now=now)
-
-
-def rule_read(*, rule: AlertRule, now: datetime | None = None) -> Reading | None:
-    """The rule's figure now; None when it cannot be measured (no data source yet)."""
+def rule_read(*, rule: AlertRule, now: datetime | None = None) -> Reading:
+    """The rule's figure now."""
     window = window_last(timedelta(minutes=rule.window_minutes), now=now)
     account = rule.account
     kind, threshold = rule.kind, rule.threshold
@@ -118,9 +111,7 @@ def rule_read(*, rule: AlertRule, now: datetime | None = None) -> Reading | None
         count = _gate_problems(account, window)
         noun = "gate denials, refusals and tool failures"
     else:
-        found = _sla_breaches(account, now)
-        if found is None:
-            return None
+        found = sla_breaches_open(account=account, now=now)
         return Reading(float(found), found > threshold, f"{found} escalations in the queue past their SLA")
     return Reading(float(count), count > threshold, f"{count} {noun} in the last {rule.window_minutes} min")
 
@@ -168,8 +159,6 @@ def rule_evaluate(*, rule: AlertRule, now: datetime | None = None) -> Alert | No
     Returns the alert that is open after the check, if any."""
     now = now or timezone.now()
     reading = rule_read(rule=rule, now=now)
-    if reading is None:
-        return None
     open_alert = Alert.objects.filter(rule=rule, status=Alert.Status.FIRING).first()
     if open_alert is not None:
         open_alert.last_value = reading.value

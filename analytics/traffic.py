@@ -26,6 +26,7 @@ from agents.models import AgentInstance
 from analytics.models import TrafficBatch
 from analytics.rollups import rollups_rebuild
 from conversations.models import Approval, Conversation, GuardrailEvent, Handoff, Message, ToolCall, Turn
+from escalations.models import LADDER, Escalation, PhaseRun
 
 # Synthetic model names for agents that have none of their own, so per-model figures show a mix.
 SYNTHETIC_MODELS = ("anthropic/claude-sonnet-4-5", "openai/gpt-4o-mini", "anthropic/claude-haiku-4-5")
@@ -375,12 +376,8 @@ def _write_chunk(account, profile, rng, now, size, users, traits, by_pk, default
 def _write_escalations(account: Account, rng: random.Random, now: datetime, candidates: list) -> int:
     """Escalations of failed or disliked replies, climbing the ladder: most settle on the way, the
     rest reach a person, who mostly answers within the SLA (30 min first response, 8 h resolution)."""
-    from analytics.selectors.common import escalation_model
-
-    Escalation = escalation_model()
-    if Escalation is None or not candidates:
+    if not candidates:
         return 0
-    from escalations.models import LADDER, PhaseRun
 
     # Claimed escalations belong to someone: the account's operators take them in turn.
     operators = list(

@@ -13,7 +13,6 @@ from django.db.models import Sum
 
 from accounts.models import Account
 from analytics.models import ConversationHour
-from analytics.selectors.common import escalation_model
 from analytics.selectors.shadow import ShadowFigures, shadow_figures
 from analytics.stats import Difference, Moments, mean_difference, proportion_difference
 from analytics.windows import Window
@@ -31,7 +30,7 @@ class ArmFigures:
     latency: Moments  # reply latency (ms), over completed replies
     thumbs_up: int
     thumbs_down: int
-    escalated: int | None  # None while no escalation data exists
+    escalated: int
 
     @property
     def error_rate(self) -> float | None:
@@ -44,9 +43,7 @@ class ArmFigures:
 
     @property
     def escalation_rate(self) -> float | None:
-        if self.escalated is None or not self.conversations:
-            return None
-        return self.escalated / self.conversations
+        return self.escalated / self.conversations if self.conversations else None
 
 
 @dataclass(frozen=True)
@@ -67,12 +64,12 @@ class CohortFigures:
     legacy: ArmFigures
     multi_agent: ArmFigures
     comparisons: list[Comparison]
-    shadow: ShadowFigures | None  # None until the rollout app keeps shadow pairs
+    shadow: ShadowFigures
 
 
-def _arm(arm: str, row: tuple | None, escalated: dict[str, int] | None) -> ArmFigures:
+def _arm(arm: str, row: tuple | None) -> ArmFigures:
     row = row or (arm, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-    _, n, turns, turns_sq, with_error, cost, cost_sq, lat_n, lat_sum, lat_sq, up, down, _ = (
+    _, n, turns, turns_sq, with_error, cost, cost_sq, lat_n, lat_sum, lat_sq, up, down, escalated = (
         v or 0 for v in row
     )
     return ArmFigures(
@@ -85,7 +82,7 @@ def _arm(arm: str, row: tuple | None, escalated: dict[str, int] | None) -> ArmFi
         latency=Moments(int(lat_n), float(lat_sum), float(lat_sq)),
         thumbs_up=int(up),
         thumbs_down=int(down),
-        escalated=None if escalated is None else escalated.get(arm, 0),
+        escalated=int(escalated),
     )
 
 
@@ -102,9 +99,8 @@ def cohort_figures(*, account: Account, window: Window) -> CohortFigures:
         )
         .values_list("arm", "n", "t", "t2", "e", "c", "c2", "ln", "ls", "l2", "up", "down", "esc")
     }  # fmt: skip
-    escalated = {arm: row[12] or 0 for arm, row in rows.items()} if escalation_model() is not None else None
-    legacy = _arm(Conversation.Arm.LEGACY, rows.get(Conversation.Arm.LEGACY), escalated)
-    multi = _arm(Conversation.Arm.MULTI_AGENT, rows.get(Conversation.Arm.MULTI_AGENT), escalated)
+    legacy = _arm(Conversation.Arm.LEGACY, rows.get(Conversation.Arm.LEGACY))
+    multi = _arm(Conversation.Arm.MULTI_AGENT, rows.get(Conversation.Arm.MULTI_AGENT))
     comparisons = [
         Comparison(
             "error_rate", "Conversations with a failed reply", "share",
@@ -140,26 +136,16 @@ def cohort_figures(*, account: Account, window: Window) -> CohortFigures:
             legacy.cost.mean, multi.cost.mean, legacy.conversations, multi.conversations,
             mean_difference(multi.cost, legacy.cost), lower_is_better=True,
         ),
+        Comparison(
+            "escalation_rate", "Conversations escalated", "share",
+            legacy.escalation_rate, multi.escalation_rate, legacy.conversations, multi.conversations,
+            proportion_difference(
+                hits_a=multi.escalated, n_a=multi.conversations,
+                hits_b=legacy.escalated, n_b=legacy.conversations,
+            ),
+            lower_is_better=True,
+        ),
     ]  # fmt: skip
-    if escalated is not None:
-        comparisons.append(
-            Comparison(
-                "escalation_rate",
-                "Conversations escalated",
-                "share",
-                legacy.escalation_rate,
-                multi.escalation_rate,
-                legacy.conversations,
-                multi.conversations,
-                proportion_difference(
-                    hits_a=multi.escalated or 0,
-                    n_a=multi.conversations,
-                    hits_b=legacy.escalated or 0,
-                    n_b=legacy.conversations,
-                ),
-                lower_is_better=True,
-            )
-        )
     return CohortFigures(
         legacy=legacy,
         multi_agent=multi,

@@ -81,17 +81,3 @@ def bucket_key(moment: datetime | str) -> str:
     if isinstance(moment, str):
         return moment.replace(" ", "T")[:16]
     return moment.isoformat()[:16]
-
-
-def escalation_model():
-    """The escalations app's ``Escalation`` model once it exists and is migrated; else None, and the
-    pages leave escalation figures out rather than showing zeros."""
-    try:
-        from escalations.models import Escalation
-    except ImportError:
-        return None
-    from django.db import connection
-
-    if Escalation._meta.db_table not in connection.introspection.table_names():
-        return None
-    return Escalation

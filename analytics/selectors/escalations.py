@@ -11,9 +11,11 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Account
-from analytics.selectors.common import bucket_key, escalation_model, in_window, ratio, trunc
+from analytics.selectors.common import bucket_key, in_window, ratio, trunc
 from analytics.stats import percentile
 from analytics.windows import Window
+from escalations.models import LADDER, Escalation, PhaseRun
+from escalations.selectors import breach_filter
 
 
 @dataclass(frozen=True)
@@ -49,13 +51,7 @@ class EscalationFigures:
     series: list[EscalationPoint]
 
 
-def escalations_available() -> bool:
-    return escalation_model() is not None
-
-
 def escalation_figures(*, account: Account, window: Window, now: datetime | None = None) -> EscalationFigures:
-    from escalations.models import LADDER, Escalation, PhaseRun
-
     now = now or timezone.now()
     escalations = in_window(Escalation.objects.filter(account=account), window)
     resolved_status = Escalation.Status.RESOLVED
@@ -156,7 +152,4 @@ def _series(escalations, window: Window) -> list[EscalationPoint]:
 
 def sla_breaches_open(*, account: Account, now: datetime | None = None) -> int:
     """Escalations in the operators' queue past a due time they have not met (the SLA alert)."""
-    from escalations.models import Escalation
-    from escalations.selectors import breach_filter
-
     return Escalation.objects.filter(account=account).filter(breach_filter(now or timezone.now())).count()

@@ -14,6 +14,7 @@ from accounts.models import Account
 from analytics.selectors.common import as_float, in_window
 from analytics.stats import Difference, Moments, mean_difference_paired
 from analytics.windows import Window
+from rollout.models import ShadowPair
 
 
 @dataclass(frozen=True)
@@ -46,20 +47,7 @@ class ShadowFigures:
     latest: list[ShadowPairRow]
 
 
-def shadow_model():
-    try:
-        from rollout.models import ShadowPair
-    except ImportError:
-        return None
-    from django.db import connection
-
-    return ShadowPair if ShadowPair._meta.db_table in connection.introspection.table_names() else None
-
-
-def shadow_figures(*, account: Account, window: Window, latest: int = 20) -> ShadowFigures | None:
-    ShadowPair = shadow_model()
-    if ShadowPair is None:
-        return None
+def shadow_figures(*, account: Account, window: Window, latest: int = 20) -> ShadowFigures:
     pairs = in_window(ShadowPair.objects.filter(shadow__served__account=account), window)
     both_complete = Q(legacy_reply__status="complete", shadow_reply__status="complete") & Q(
         legacy_reply__latency_ms__isnull=False, shadow_reply__latency_ms__isnull=False
