@@ -118,7 +118,11 @@ class TrafficBatch(models.Model):
 
 class ConversationFact(models.Model):
     """What one conversation amounted to: its arm, its first agent and whether that agent handed
-    it off in its first turn, its hand-offs, turns, failures, cost, latency and feedback."""
+    it off in its first turn, its hand-offs, turns, failures, cost, latency and feedback.
+
+    ``shadow`` marks the hidden conversations of the rollout's shadow phase: the multi-agent system
+    answering what the legacy arm served. They count as work the system did (hand-offs, routing,
+    agents) but not in the cohort arms, where they would count the same question twice."""
 
     conversation = models.OneToOneField(
         "conversations.Conversation",
@@ -142,6 +146,7 @@ class ConversationFact(models.Model):
     thumbs_up = models.PositiveIntegerField(default=0)
     thumbs_down = models.PositiveIntegerField(default=0)
     escalated = models.BooleanField(default=False)
+    shadow = models.BooleanField(default=False)
 
     class Meta:
         indexes = [
@@ -154,13 +159,15 @@ class ConversationFact(models.Model):
 
 
 class ConversationHour(models.Model):
-    """Conversations started in one hour, per arm, routing and first agent: the facts summed, with
-    sums of squares so that means and their intervals can be computed over any range of hours."""
+    """Conversations started in one hour, per arm, routing, shadow or not, and first agent: the facts
+    summed, with sums of squares so that means and their intervals can be computed over any range
+    of hours."""
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
     hour = models.DateTimeField()
     arm = models.CharField(max_length=20)
     routed = models.BooleanField()
+    shadow = models.BooleanField(default=False)
     first_agent_id = models.BigIntegerField(null=True)
     conversations = models.PositiveIntegerField(default=0)
     with_handoff = models.PositiveIntegerField(default=0)

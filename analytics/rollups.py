@@ -32,6 +32,7 @@ from analytics.models import (
 )
 from conversations.models import Conversation, GuardrailEvent, Handoff, Message, Turn
 from escalations.models import Escalation
+from rollout.models import ShadowConversation
 
 BIN_BASE = 1.05
 LOOK_BACK = timedelta(hours=2)
@@ -233,6 +234,9 @@ def _facts_for(account: Account, ids: list[int]) -> list[ConversationFact]:
     escalated = set(
         Escalation.objects.filter(conversation_id__in=ids).values_list("conversation_id", flat=True)
     )
+    shadows = set(
+        ShadowConversation.objects.filter(conversation_id__in=ids).values_list("conversation_id", flat=True)
+    )
     facts = []
     for pk, created, arm, routed in Conversation.objects.filter(pk__in=ids).values_list(
         "pk", "created_at", "arm", "routed"
@@ -249,6 +253,7 @@ def _facts_for(account: Account, ids: list[int]) -> list[ConversationFact]:
                 cost_usd=m.get("cost") or 0.0, latency_count=m.get("latency_count", 0),
                 latency_sum=m.get("latency_sum") or 0.0, latency_squares=m.get("latency_squares") or 0.0,
                 thumbs_up=m.get("up", 0), thumbs_down=m.get("down", 0), escalated=pk in escalated,
+                shadow=pk in shadows,
             )
         )  # fmt: skip
     return facts
@@ -277,7 +282,7 @@ def _rebuild_conversation_hours(account: Account, hours: set[datetime]) -> None:
             account=account, created_at__gte=min(hours), created_at__lt=max(hours) + timedelta(hours=1)
         )
         .annotate(hour=TruncHour("created_at"))
-        .values("hour", "arm", "routed", "first_agent_id")
+        .values("hour", "arm", "routed", "shadow", "first_agent_id")
         .annotate(
             conversations=Count("pk"), with_handoff=Count("pk", filter=Q(handoffs__gt=0)),
             first_turn_handoffs=Count("pk", filter=Q(first_turn_handoff=True)),
@@ -290,7 +295,7 @@ def _rebuild_conversation_hours(account: Account, hours: set[datetime]) -> None:
     )  # fmt: skip
     objects = [
         ConversationHour(
-            account=account, hour=r["hour"], arm=r["arm"], routed=r["routed"],
+            account=account, hour=r["hour"], arm=r["arm"], routed=r["routed"], shadow=r["shadow"],
             first_agent_id=r["first_agent_id"],
             conversations=r["conversations"], with_handoff=r["with_handoff"],
             first_turn_handoffs=r["first_turn_handoffs"], with_error=r["with_error"],

@@ -1,5 +1,9 @@
 """The multi-agent arm against the legacy arm, over the conversations each started in the window.
 
+The hidden conversations of the shadow phase are left out of the arms: a user never sees them, so
+they can get no feedback and no escalation, and they answer again a question the legacy arm served.
+The shadow pairs are compared side by side instead (``analytics.selectors.shadow``).
+
 Each figure comes with both arms' counts and a 95% interval for the difference (multi-agent minus
 legacy). Per-conversation figures (length, errors, cost) are computed per conversation first and
 then summed as moments in one pass, so the query reads each message once.
@@ -88,7 +92,9 @@ def _arm(arm: str, row: tuple | None) -> ArmFigures:
 
 def cohort_figures(*, account: Account, window: Window) -> CohortFigures:
     """Both arms over the conversations started in the window, from the hourly sums of their facts."""
-    hours = ConversationHour.objects.filter(account=account, hour__gte=window.start, hour__lt=window.end)
+    hours = ConversationHour.objects.filter(
+        account=account, hour__gte=window.start, hour__lt=window.end, shadow=False
+    )
     rows = {
         row[0]: row
         for row in hours.values("arm")

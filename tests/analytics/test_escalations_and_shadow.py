@@ -2,20 +2,23 @@
 
 from datetime import timedelta
 from decimal import Decimal
+from importlib import import_module
 
 import pytest
+from django.apps import apps as django_apps
 from django.core import mail
 
-from analytics.models import AlertRule
+from analytics.models import AlertRule, ConversationFact, ConversationHour
 from analytics.rollups import rollups_rebuild
 from analytics.selectors.cohorts import cohort_figures
 from analytics.selectors.escalations import escalation_figures
+from analytics.selectors.handoffs import handoff_figures, handoff_rate
 from analytics.services import rule_evaluate
 from analytics.windows import window_parse
 from conversations.models import Conversation, Message
 from escalations.models import Escalation, Phase, PhaseRun
 from rollout.models import Flag, ShadowConversation, ShadowPair
-from tests.analytics.conftest import NOW, WINDOW
+from tests.analytics.conftest import NOW, WINDOW, Builder
 
 pytestmark = pytest.mark.django_db
 MIN = timedelta(minutes=1)
@@ -138,3 +141,61 @@ def test_shadow_pairs_side_by_side_with_paired_intervals(account, member):
     assert (s.legacy_cost_usd, s.shadow_cost_usd) == (pytest.approx(0.03), pytest.approx(0.072))
     assert s.cost_difference.estimate == pytest.approx(0.0105)
     assert {p.shadow_status for p in s.latest} == {"complete", "failed"}
+
+
+def test_cohort_arms_leave_out_shadow_conversations_that_handoff_figures_count(dataset, member):
+    """A hidden shadow conversation answering C4's question (the legacy arm served it): alpha hands
+    off to gamma, whose reply fails at 800 ms for $0.05. Counted, it would make the multi-agent arm
+    5 conversations with 2 failed; it is work the multi-agent system did, so hand-offs count it."""
+    alpha, gamma = dataset.agents["alpha"], dataset.agents["gamma"]
+    at = dataset.conversations["C4"].created_at
+    builder = Builder(dataset.account, member)
+    hidden = builder.conversation(arm=Conversation.Arm.MULTI_AGENT, at=at, title="shadow of C4")
+    builder.turn(hidden, at=at, agent=gamma, status="failed", latency=800, cost="0.050",
+                 handoffs=[(alpha, gamma, "tool")])  # fmt: skip
+    ShadowConversation.objects.create(
+        conversation=hidden, served=dataset.conversations["C4"], flag=Flag.objects.create(key="multi_agent")
+    )
+    rollups_rebuild(account=dataset.account, now=NOW + timedelta(days=1))
+
+    f = cohort_figures(account=dataset.account, window=WINDOW)
+    assert (f.legacy.conversations, f.multi_agent.conversations) == (2, 4)
+    c = {comparison.metric: comparison for comparison in f.comparisons}
+    assert (c["error_rate"].multi_agent, c["error_rate"].multi_agent_n) == (0.25, 4)  # C3 of C1, C2, C3, C7
+    assert c["cost"].multi_agent == pytest.approx(0.01825)
+    assert c["turns"].multi_agent == 1.5
+
+    h = handoff_figures(account=dataset.account, window=WINDOW)
+    # C1, C2, C3, C7 and the shadow; C1, C3 and the shadow have a hand-off.
+    assert (h.conversations, h.with_handoff, h.rate) == (5, 3, 0.6)
+    assert (h.handoffs, h.by_tool, h.by_router) == (3, 2, 1)
+    assert sorted((p.source.slug, p.target.slug, p.count) for p in h.paths) == [
+        ("alpha", "beta", 1),
+        ("alpha", "gamma", 1),
+        ("beta", "gamma", 1),
+    ]
+    assert handoff_rate(account=dataset.account, window=WINDOW) == (5, 3)
+
+
+def test_the_migration_moves_existing_shadow_conversations_out_of_the_cohort_hours(dataset, member):
+    """Rows written before facts had a ``shadow`` flag: the migration marks them and splits their hours
+    as a rebuild would."""
+    at = dataset.conversations["C4"].created_at
+    builder = Builder(dataset.account, member)
+    hidden = builder.conversation(arm=Conversation.Arm.MULTI_AGENT, at=at, title="shadow of C4")
+    builder.turn(hidden, at=at, agent=dataset.agents["gamma"], latency=800, cost="0.050")
+    ShadowConversation.objects.create(
+        conversation=hidden, served=dataset.conversations["C4"], flag=Flag.objects.create(key="multi_agent")
+    )
+    rollups_rebuild(account=dataset.account, now=NOW + timedelta(days=1))
+    fields = [f.name for f in ConversationHour._meta.fields if f.name != "id"]
+    rebuilt = sorted(ConversationHour.objects.values_list(*fields), key=repr)
+    ConversationFact.objects.update(shadow=False)
+    ConversationHour.objects.update(shadow=False)
+    assert cohort_figures(account=dataset.account, window=WINDOW).multi_agent.conversations == 5
+
+    migration = import_module("analytics.migrations.0006_shadow_conversations")
+    migration.mark_shadow_conversations(django_apps, None)
+
+    assert sorted(ConversationHour.objects.values_list(*fields), key=repr) == rebuilt
+    assert cohort_figures(account=dataset.account, window=WINDOW).multi_agent.conversations == 4
