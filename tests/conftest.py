@@ -74,6 +74,20 @@ def outsider_client(outsider) -> Client:
     return client
 
 
+@pytest.fixture(autouse=True)
+def _stack_workers_settle(request) -> Iterator[None]:
+    """A stack test's database is flushed only once its workers are idle: work the test set off
+    (an escalation climbing after a denied action, a run's last task) may outlive the test, and
+    a flush under a running task deadlocks on PostgreSQL."""
+    if request.node.get_closest_marker("stack") is None:
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")  # set up first, so flushed after this settles
+    yield
+    for running in list(Stack.running):
+        running.wait_idle()
+
+
 @pytest.fixture(scope="session")
 def stack(django_db_setup, django_db_blocker) -> Iterator[Stack]:
     """daphne and a Celery worker, shared by the end-to-end tests that only read."""

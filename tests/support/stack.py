@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 from django.conf import settings
@@ -38,6 +39,8 @@ def database_url() -> str:
 
 
 class Stack:
+    running: ClassVar[set[Stack]] = set()  # stacks with a live worker, for ``wait_idle`` at teardown
+
     def __init__(self, **env: str) -> None:
         self.port = free_port()
         # A queue of its own: only messages posted through this stack's web process reach
@@ -104,8 +107,34 @@ class Stack:
             if self.worker.poll() is not None:
                 raise RuntimeError(f"worker exited with {self.worker.returncode}; see {LOG_DIR}")
             if app.control.ping(destination=[hostname], timeout=0.5):
+                self.hostname = hostname
+                Stack.running.add(self)
                 return
         raise RuntimeError(f"worker did not answer a ping; see {LOG_DIR}")
+
+    def wait_idle(self, timeout: float = 60) -> bool:
+        """Until this stack's worker has nothing queued, reserved, scheduled or running, seen twice
+        in a row (a task that finishes may queue the next one). Work a test sets off (a ladder
+        after a denied action, say) can outlive the test, and flushing the database under it
+        deadlocks; returns False if the worker is still busy at the timeout."""
+        from config.celery import app
+
+        queue = self.env["CELERY_QUEUE"]
+        quiet = 0
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.worker is not None and self.worker.poll() is None:
+            with app.connection_for_read() as connection:  # the Redis list kombu keeps the queue in
+                queued = connection.default_channel.client.llen(queue)
+            inspect = app.control.inspect(destination=[self.hostname], timeout=1)
+            busy = queued or any(
+                tasks for reply in (inspect.active(), inspect.reserved(), inspect.scheduled())
+                for tasks in (reply or {}).values()
+            )  # fmt: skip
+            quiet = 0 if busy else quiet + 1
+            if quiet >= 2:
+                return True
+            time.sleep(0.2)
+        return self.worker is None or self.worker.poll() is not None
 
     def kill_worker(self) -> None:
         """kill -9, the whole process group: no shutdown handler runs."""
@@ -113,6 +142,7 @@ class Stack:
             os.killpg(self.worker.pid, signal.SIGKILL)
             self.worker.wait()
         self.worker = None
+        Stack.running.discard(self)
 
     def stop(self) -> None:
         for process in (self.worker, self.web):
@@ -127,3 +157,4 @@ class Stack:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
         self.worker = self.web = None
+        Stack.running.discard(self)
