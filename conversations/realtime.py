@@ -6,6 +6,7 @@ renders each event for its own socket.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from typing import Literal, TypedDict
 
@@ -63,8 +64,12 @@ def publish(conversation_id: int, event: FrameEvent | MessageEvent | MessageAdde
     loop and one lock per connection; measured at 50 concurrent replies, waiting for that
     lock was most of the chunk-to-browser latency (bench/stream_overhead.py).
     """
-    layer = get_channel_layer()
-    _redis().publish(_group_channel(conversation_group(conversation_id)), layer.serialize(event))
+    group_publish(conversation_group(conversation_id), event)
+
+
+def group_publish(group: str, event: Mapping[str, object]) -> None:
+    """``publish`` for any channel group (runs pages use it too): one PUBLISH, no event loop."""
+    _redis().publish(_group_channel(group), get_channel_layer().serialize(event))
 
 
 def _group_channel(group: str) -> str:

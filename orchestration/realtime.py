@@ -6,12 +6,9 @@ each socket's consumer re-renders what its page shows.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Literal, TypedDict
 
-import redis
-from channels.layers import get_channel_layer
-from django.conf import settings
+from conversations.realtime import group_publish
 
 
 class RunEvent(TypedDict):
@@ -40,25 +37,6 @@ def publish_run_changed(*, account_id: int, run_id: int) -> None:
     for the same reason: the layer's async group_send funnels every worker thread
     through one event loop and lock.
     """
-    layer = get_channel_layer()
-    payload = layer.serialize(run_event(run_id=run_id))
-    client = _redis()
+    event = run_event(run_id=run_id)
     for group in (account_runs_group(account_id), run_group(run_id)):
-        client.publish(_group_channel(group), payload)
-
-
-def _group_channel(group: str) -> str:
-    # channels_redis.pubsub names a group's Redis channel "<prefix>__group__<group>".
-    prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"].get("prefix", "asgi")
-    return f"{prefix}__group__{group}"
-
-
-@cache
-def _redis() -> redis.Redis:
-    host = settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]
-    return redis.Redis.from_url(
-        host["address"],
-        max_connections=host.get("max_connections"),
-        socket_timeout=host.get("socket_timeout"),
-        socket_connect_timeout=host.get("socket_connect_timeout"),
-    )
+        group_publish(group, event)
