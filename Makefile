@@ -5,8 +5,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint format install migrate seed clean
+.PHONY: run test lint format install install-dev migrate seed clean
 
 $(BIN)/python:
 	@echo ">> creating virtual environment in $(VENV)"
@@ -17,7 +18,14 @@ $(STAMP): requirements.txt constraints.txt | $(BIN)/python
 	$(BIN)/python -m pip install --progress-bar on -r requirements.txt -c constraints.txt
 	@touch $(STAMP)
 
+$(DEV_STAMP): requirements-dev.txt requirements.txt constraints.txt $(STAMP)
+	@echo ">> installing test and lint tools (requirements-dev.txt)"
+	$(BIN)/python -m pip install --progress-bar on -r requirements-dev.txt -c constraints.txt
+	@touch $(DEV_STAMP)
+
 install: $(STAMP)
+
+install-dev: $(DEV_STAMP)
 
 migrate: install
 	@echo ">> migrating the database"
@@ -31,15 +39,15 @@ run: seed
 	@echo ">> starting web (daphne), worker (celery) and Redis"
 	DJANGO_DEBUG=1 $(BIN)/python -m config.stack
 
-test: install
+test: install-dev
 	@echo ">> running tests"
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: install
+format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
