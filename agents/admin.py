@@ -10,7 +10,6 @@ from agents.models import (
     Tool,
 )
 from agents.tools.registry import handler_names
-from orchestration.admin import AgentCapabilityInline
 
 
 @admin.register(AgentTemplate)
@@ -43,6 +42,11 @@ class ToolAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug", "description"]
 
 
+# Higher apps add their sections to the agent's page from their own admin module
+# (orchestration: capabilities), so this app never imports them.
+AGENT_INSTANCE_INLINES: list[type[admin.options.InlineModelAdmin]] = []
+
+
 @admin.register(AgentInstance)
 class AgentInstanceAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "account", "template", "model", "status", "step_limit", "is_default"]
@@ -50,7 +54,9 @@ class AgentInstanceAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug", "description"]
     filter_horizontal = ["tools", "handoff_targets"]
     list_select_related = ["account", "template"]
-    inlines = [AgentCapabilityInline]
+
+    def get_inlines(self, request, obj):
+        return [*self.inlines, *AGENT_INSTANCE_INLINES]
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         # Hand-off targets must be agents of the same account.

@@ -8,4 +8,4 @@ class AnalyticsConfig(AppConfig):
     def ready(self) -> None:
         from analytics.gates import register
 
-        register()  # the rollout gate "no open critical alerts"
+        register()  # the rollout gates "hand-off rate" and "no open critical alerts"

@@ -1,15 +1,23 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 
 from accounts.models import Account
 from agents.models import AgentInstance
+from rollout.arms import Arm
 
 
 class Conversation(models.Model):
-    class Arm(models.TextChoices):
-        # Which system served the conversation, decided by the rollout flag when it starts.
-        LEGACY = "legacy", "Legacy single agent"
-        MULTI_AGENT = "multi_agent", "Multi-agent system"
+    # Which system served the conversation, decided by the rollout flag when it starts.
+    Arm = Arm
+
+    class Purpose(models.TextChoices):
+        # Only a chat is a person's conversation. A shadow (the rollout's background answer) or an
+        # evaluation run is hidden: nobody sees it, so its gated tools are simulated, never run.
+        CHAT = "chat", "Chat"
+        SHADOW = "shadow", "Shadow run (hidden)"
+        EVALUATION = "evaluation", "Evaluation run (hidden)"
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="conversations")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations")
@@ -21,6 +29,7 @@ class Conversation(models.Model):
         default=True, help_text="Off for a conversation with one chosen agent: no router, no hand-offs."
     )
     arm = models.CharField(max_length=20, choices=Arm.choices, default=Arm.MULTI_AGENT)
+    purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.CHAT)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -30,6 +39,11 @@ class Conversation(models.Model):
 
     def __str__(self) -> str:
         return self.title or f"Conversation {self.pk}"
+
+    @property
+    def is_hidden(self) -> bool:
+        """Anything but a chat counts as hidden, so an unknown purpose fails closed."""
+        return self.purpose != self.Purpose.CHAT
 
 
 class Message(models.Model):
@@ -146,6 +160,8 @@ class ToolCall(models.Model):
         RUNNING = "running", "Running"
         COMPLETED = "completed", "Completed"
         FAILED = "failed", "Failed"
+        # A gated call in a hidden run: recorded as intended, never executed, never approved.
+        SIMULATED = "simulated", "Not run (hidden run)"
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="tool_calls")
     turn = models.ForeignKey(Turn, on_delete=models.CASCADE, related_name="tool_calls")
@@ -169,14 +185,16 @@ class ToolCall(models.Model):
 
 
 class Approval(models.Model):
-    """A person's decision on one gated tool call. It can be decided once, and only
-    approves the call it belongs to."""
+    """The decision of the conversation's owner on one gated tool call. It can be decided
+    once, only by that user, and only approves the call it belongs to."""
 
     class Decision(models.TextChoices):
         PENDING = "pending", "Pending"
         APPROVED = "approved", "Approved"
         DENIED = "denied", "Denied"
 
+    # The id in URLs and the API: unguessable, unlike the sequential primary key.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     tool_call = models.OneToOneField(ToolCall, on_delete=models.CASCADE, related_name="approval")
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="approvals")
     decision = models.CharField(max_length=20, choices=Decision.choices, default=Decision.PENDING)

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from agents.admin import AGENT_INSTANCE_INLINES
 from orchestration.models import AgentCapability, TaskRun, WorkflowRun
 
 
@@ -12,6 +13,9 @@ class AgentCapabilityInline(admin.TabularInline):
         "name", "description", "input_type", "output_type",
         "estimated_seconds", "cost_estimate_usd", "priority",
     ]  # fmt: skip
+
+
+AGENT_INSTANCE_INLINES.append(AgentCapabilityInline)
 
 
 @admin.register(AgentCapability)

@@ -23,6 +23,7 @@ import mmh3
 import redis
 from django.conf import settings
 
+from rollout.arms import Arm
 from rollout.models import SERVING_PHASES, AccountFlag, Flag, FlagOverride, Phase
 
 logger = logging.getLogger(__name__)
@@ -205,6 +206,10 @@ def snapshot() -> Snapshot:
 def flags_changed() -> None:
     """Tell every process (this one at once) that flags changed. Call after commit."""
     local_invalidate()
+    if settings.USES_EMBEDDED_REDIS and not settings.EMBEDDED_REDIS_SOCKET.exists():
+        # Nothing listens: every other process talks through the embedded Redis, so none is
+        # running, and a server started later begins empty. `make run` seeds before it starts one.
+        return
     try:
         _redis().incr(_version_key())
     except redis.RedisError as error:
@@ -279,13 +284,11 @@ def decide(flag_key: str, *, user_id: int, account_id: int) -> Decision:
 def multi_agent_arm(*, user_id: int, account_id: int) -> str:
     """The arm a new conversation gets. Where no ``multi_agent`` flag is configured at all the
     system is not being rolled out, so the multi-agent system (what the code ships) serves."""
-    from conversations.models import Conversation
-
     snap = snapshot()
     if flag_state(snap, MULTI_AGENT_FLAG, account_id) is None:
-        return Conversation.Arm.MULTI_AGENT
+        return Arm.MULTI_AGENT
     enabled = is_enabled(MULTI_AGENT_FLAG, user_id, account_id)
-    return Conversation.Arm.MULTI_AGENT if enabled else Conversation.Arm.LEGACY
+    return Arm.MULTI_AGENT if enabled else Arm.LEGACY
 
 
 def has_override_on(flag_key: str, *, user_id: int, account_id: int) -> bool:

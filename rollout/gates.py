@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import Account
@@ -47,6 +46,7 @@ class Gate:
     label: str
     check: Callable[[GateContext], GateResult]
     defaults: dict = field(default_factory=dict)
+    position: int = 100  # where the gate is listed among the others
 
 
 GATES: dict[str, Gate] = {}
@@ -58,12 +58,12 @@ def gate_register(gate: Gate) -> Gate:
 
 
 def gates_evaluate(*, account: Account, config: dict | None) -> list[GateResult]:
-    """Every enabled gate's result for the account, in registration order."""
+    """Every enabled gate's result for the account, in the gates' listed order."""
     config = config or {}
     window_days = int(config.get("window_days", DEFAULT_WINDOW_DAYS))
     since = timezone.now() - timedelta(days=window_days)
     results = []
-    for gate in GATES.values():
+    for gate in sorted(GATES.values(), key=lambda gate: gate.position):
         settings = {"enabled": True, **gate.defaults, **(config.get(gate.key) or {})}
         if not settings["enabled"]:
             continue
@@ -72,92 +72,11 @@ def gates_evaluate(*, account: Account, config: dict | None) -> list[GateResult]
     return results
 
 
-# --- figures per arm -----------------------------------------------------------------------
-
-
-def _arm_conversations(account: Account, arm: str):
-    from conversations.models import Conversation
-
-    conversations = Conversation.objects.filter(account=account, arm=arm)
-    if arm == Conversation.Arm.MULTI_AGENT:
-        # Conversations with one chosen agent are outside the rollout.
-        conversations = conversations.filter(routed=True)
-    return conversations
-
-
-def arm_reply_figures(*, account: Account, arm: str, since: datetime) -> tuple[int, int]:
-    """(failed replies, finished replies) of an arm in the window. Shadow replies count for the
-    multi-agent arm: that is what the shadow phase is for."""
-    from conversations.models import Message
-
-    figures = Message.objects.filter(
-        conversation__in=_arm_conversations(account, arm),
-        role=Message.Role.ASSISTANT,
-        status__in=[Message.Status.COMPLETE, Message.Status.FAILED],
-        created_at__gte=since,
-    ).aggregate(total=Count("id"), failed=Count("id", filter=Q(status=Message.Status.FAILED)))
-    return figures["failed"], figures["total"]
-
-
-def handoff_figures(*, account: Account, since: datetime) -> tuple[int, int]:
-    """(multi-agent conversations with at least one hand-off, multi-agent conversations) in the window:
-    the analytics pages' hand-off rate, counted from the rows themselves (not the minute-old aggregates)."""
-    from analytics.selectors.handoffs import handoff_rate
-    from analytics.windows import Window
-
-    total, with_handoff = handoff_rate(account=account, window=Window(since, timezone.now(), "custom"))
-    return with_handoff, total
-
-
-def _pct(part: int, whole: int) -> str:
+def percent(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%"
 
 
-# --- the built-in gates --------------------------------------------------------------------
-
-
-def error_rate_gate(context: GateContext) -> GateResult:
-    from conversations.models import Conversation
-
-    key, label = "error_rate", "Error rate: multi-agent <= legacy"
-    multi_failed, multi_total = arm_reply_figures(
-        account=context.account, arm=Conversation.Arm.MULTI_AGENT, since=context.since
-    )
-    legacy_failed, legacy_total = arm_reply_figures(
-        account=context.account, arm=Conversation.Arm.LEGACY, since=context.since
-    )
-    window = f"in the last {context.window_days} days"
-    if not multi_total or not legacy_total:
-        missing = "multi-agent" if not multi_total else "legacy"
-        return GateResult(key, label, False, "no data", f"No finished {missing} replies {window} to compare.")
-    multi_rate, legacy_rate = multi_failed / multi_total, legacy_failed / legacy_total
-    figure = (
-        f"{_pct(multi_failed, multi_total)} ({multi_failed}/{multi_total}) vs "
-        f"{_pct(legacy_failed, legacy_total)} ({legacy_failed}/{legacy_total})"
-    )
-    if multi_rate <= legacy_rate:
-        return GateResult(key, label, True, figure, "The multi-agent arm fails no more often than legacy.")
-    return GateResult(
-        key, label, False, figure, f"The multi-agent error rate is above the legacy rate {window}."
-    )
-
-
-def handoff_rate_gate(context: GateContext) -> GateResult:
-    limit = float(context.config["max"])
-    key, label = "handoff_rate", f"Hand-off rate < {limit:.0%}"
-    with_handoff, total = handoff_figures(account=context.account, since=context.since)
-    if not total:
-        return GateResult(
-            key,
-            label,
-            False,
-            "no data",
-            f"No multi-agent conversations in the last {context.window_days} days.",
-        )
-    figure = f"{_pct(with_handoff, total)} ({with_handoff}/{total} conversations)"
-    if with_handoff / total < limit:
-        return GateResult(key, label, True, figure, "Few enough conversations are handed off.")
-    return GateResult(key, label, False, figure, f"The hand-off rate is not below {limit:.0%}.")
+# --- the built-in gate; conversations and analytics register theirs when ready -------------
 
 
 def routing_accuracy_gate(context: GateContext) -> GateResult:
@@ -176,6 +95,6 @@ def routing_accuracy_gate(context: GateContext) -> GateResult:
     return GateResult(key, label, False, figure, f"The latest routing accuracy is below {minimum:.0%}.")
 
 
-gate_register(Gate("error_rate", "Error rate", error_rate_gate))
-gate_register(Gate("handoff_rate", "Hand-off rate", handoff_rate_gate, defaults={"max": 0.2}))
-gate_register(Gate("routing_accuracy", "Routing accuracy", routing_accuracy_gate, defaults={"min": 0.9}))
+gate_register(
+    Gate("routing_accuracy", "Routing accuracy", routing_accuracy_gate, defaults={"min": 0.9}, position=30)
+)

@@ -9,6 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 
 from accounts.models import Account, Membership
+from rollout.arms import Arm
 from rollout.decision import MULTI_AGENT_FLAG, Decision, decide, has_override_on
 from rollout.models import AccountFlag, Flag, FlagChange, FlagOverride, ShadowPair
 
@@ -123,10 +124,8 @@ class UserLookup:
 
 
 def user_lookup(*, flag: Flag, account: Account, user: AbstractBaseUser) -> UserLookup:
-    from conversations.models import Conversation
-
     decision = decide(flag.key, user_id=user.pk, account_id=account.pk)
-    arm = Conversation.Arm.MULTI_AGENT if decision.enabled else Conversation.Arm.LEGACY
+    arm = Arm.MULTI_AGENT if decision.enabled else Arm.LEGACY
     return UserLookup(user=user, decision=decision, arm=arm)
 
 

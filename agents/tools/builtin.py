@@ -107,9 +107,3 @@ def live_system_request(
         payload = response.text[:2000]
     return {"status_code": response.status_code, "body": payload}
 
-
-@register("delegate")
-def delegate(ctx: ToolContext, *, tasks: list[dict]) -> dict[str, Any]:
-    from orchestration.delegation import delegate_batch
-
-    return delegate_batch(ctx=ctx, tasks=tasks)
