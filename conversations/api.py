@@ -3,6 +3,7 @@ deciding approvals. Replies come back once the turn finishes or pauses for appro
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.http import Http404, HttpRequest
 from ninja import Router
 from ninja.errors import HttpError
@@ -70,9 +71,16 @@ def chat_response(reply: Message) -> dict:
     }
 
 
-def _send(request: HttpRequest, conversation: Conversation, payload: ChatIn) -> dict:
+def _send(
+    request: HttpRequest, payload: ChatIn, *, conversation: Conversation | None = None, **start
+) -> dict:
+    """Send the message in ``conversation``, or in a new one started with ``start``. A new
+    conversation and its first message commit together: a refused message leaves nothing behind."""
     try:
-        _, reply = message_send(conversation=conversation, user=request.user, content=payload.message)
+        with transaction.atomic():
+            if conversation is None:
+                conversation = conversation_start(user=request.user, **start)
+            _, reply = message_send(conversation=conversation, user=request.user, content=payload.message)
     except ReplyInFlight as error:
         raise HttpError(409, " ".join(error.messages)) from error
     return chat_response(reply_wait(reply_id=reply.pk, timeout=payload.wait_seconds))
@@ -93,8 +101,8 @@ def chat_with_agent(request: HttpRequest, account: str, agent: str, payload: Cha
         chosen = agent_instance_for_account(account=membership.account, slug=agent)
         if chosen is None:
             raise Http404
-        conversation = conversation_start(account=membership.account, user=request.user, agent=chosen)
-    return _send(request, conversation, payload)
+        return _send(request, payload, account=membership.account, agent=chosen)
+    return _send(request, payload, conversation=conversation)
 
 
 def _chat_membership(request: HttpRequest, payload: ChatIn):
@@ -116,9 +124,8 @@ def chat_message(request: HttpRequest, payload: ChatIn):
         conversation = conversation_get(
             account=membership.account, user=request.user, pk=payload.conversation_id
         )
-    else:
-        conversation = conversation_start(account=membership.account, user=request.user)
-    return _send(request, conversation, payload)
+        return _send(request, payload, conversation=conversation)
+    return _send(request, payload, account=membership.account)
 
 
 @router.post(
@@ -146,11 +153,8 @@ def chat_multi_agent(request: HttpRequest, payload: ChatIn):
                 "This conversation is not served by the multi-agent system; continue it with "
                 "POST /api/chat/message.",
             )
-    else:
-        conversation = conversation_start(
-            account=membership.account, user=request.user, arm=Conversation.Arm.MULTI_AGENT
-        )
-    return _send(request, conversation, payload)
+        return _send(request, payload, conversation=conversation)
+    return _send(request, payload, account=membership.account, arm=Conversation.Arm.MULTI_AGENT)
 
 
 @router.post("/approvals/{approval_id}", response=ChatOut, summary="Approve or deny a pending action")

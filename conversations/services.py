@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account
+from accounts.text import text_validate
 from agents.models import AgentInstance
 from agents.selectors import agent_default_for_account
 from conversations.models import Approval, Conversation, Message, ToolGrant
@@ -21,15 +22,23 @@ class ReplyInFlight(ValidationError):
     """The conversation is still answering; a second question would interleave."""
 
 
-def message_clean_content(content: str) -> str:
+def message_clean_content(content: str, *, field: str = "message") -> str:
+    """The message as it will be stored, or a ValidationError under ``field`` (the name the
+    caller's form or API gives it), so the error is shown next to what was typed."""
     content = (content or "").strip()
     if not content:
-        raise ValidationError("Type a message before sending.", code="empty")
+        raise ValidationError({field: ValidationError("Type a message before sending.", code="empty")})
+    # Also checked for every HTTP body by config.middleware; sockets and tasks reach here directly.
+    text_validate(content, field=field)
     limit = settings.CHAT_MESSAGE_MAX_CHARS
     if len(content) > limit:
         raise ValidationError(
-            f"Messages can be at most {limit:,} characters; this one has {len(content):,}.",
-            code="too_long",
+            {
+                field: ValidationError(
+                    f"Messages can be at most {limit:,} characters; this one has {len(content):,}.",
+                    code="too_long",
+                )
+            }
         )
     return content
 
@@ -175,7 +184,7 @@ def message_post(
     neither, like a notice, is not rated). Open chats append it live once it is committed."""
     from conversations.realtime import message_added_event
 
-    content = message_clean_content(content)
+    content = message_clean_content(content, field="content")
     now = timezone.now()
     message = Message.objects.create(
         conversation=conversation,
