@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import random
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -357,8 +358,9 @@ def _write_chunk(account, profile, rng, now, size, users, traits, by_pk, default
             decision = call.pop("_approval")
             if decision:
                 approvals.append(
+                    # _write evaluates a field's default once per batch: each id is drawn here.
                     {"tool_call_id": call["id"], "conversation_id": call["conversation_id"],
-                     "decision": decision,
+                     "public_id": uuid.uuid4(), "decision": decision,
                      "decided_at": call["finished_at"], "created_at": call["created_at"]}
                 )  # fmt: skip
         _write(ToolCall, tool_calls)

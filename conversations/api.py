@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.http import Http404, HttpRequest
-from ninja import Router
+from ninja import Path, Router
 from ninja.errors import HttpError
 
 from accounts.selectors import memberships_for_user
@@ -60,7 +60,7 @@ def chat_response(reply: Message) -> dict:
         ],
         "pending_approval": (
             {
-                "id": pending.approval.pk,
+                "id": pending.approval.public_id,
                 "tool": pending.tool_slug,
                 "arguments": pending.arguments,
                 "agent": pending.agent.slug if pending.agent else None,
@@ -157,9 +157,20 @@ def chat_multi_agent(request: HttpRequest, payload: ChatIn):
     return _send(request, payload, account=membership.account, arm=Conversation.Arm.MULTI_AGENT)
 
 
-@router.post("/approvals/{approval_id}", response=ChatOut, summary="Approve or deny a pending action")
-def approval_decide_api(request: HttpRequest, approval_id: int, payload: ApprovalIn):
-    approval: Approval = approval_for_user(user=request.user, pk=approval_id)
+@router.post(
+    "/approvals/{approval_id}",
+    response=ChatOut,
+    summary="Approve or deny a pending action in one of your conversations",
+)
+def approval_decide_api(
+    request: HttpRequest,
+    payload: ApprovalIn,
+    approval_id: str = Path(..., description="The approval's id, `pending_approval.id` (a UUID)."),
+):
+    """Only the user whose conversation asked may decide; for anyone else, as for an unknown
+    id, this is a 404. A decided approval cannot be decided again (409)."""
+    # A str, not a UUID, in the signature: an id that is not a UUID is then the same 404.
+    approval: Approval = approval_for_user(user=request.user, public_id=approval_id)
     try:
         approval_decide(
             approval=approval,

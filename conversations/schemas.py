@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from ninja import Field, Schema
 
 
@@ -18,7 +20,7 @@ class HandoffOut(Schema):
 
 
 class PendingApprovalOut(Schema):
-    id: int
+    id: uuid.UUID = Field(..., description="Decide it with POST /api/approvals/{id}.")
     tool: str
     arguments: dict
     agent: str | None

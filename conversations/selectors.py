@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import uuid
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Account
-from conversations.models import Conversation, Message
+from conversations.models import Approval, Conversation, Message
 
 
 def conversations_for_user(*, account: Account, user: AbstractBaseUser) -> QuerySet[Conversation]:
@@ -74,15 +77,6 @@ def model_history(*, reply: Message, limit: int = 20) -> list[dict]:
     return history
 
 
-def approval_get(*, account: Account, pk: int):
-    """An approval in the current account (any member may decide), or 404."""
-    from conversations.models import Approval
-
-    return get_object_or_404(
-        Approval.objects.select_related("tool_call", "conversation"), pk=pk, conversation__account=account
-    )
-
-
 def reply_steps(*, message: Message) -> dict:
     """What a reply's turn did, for display: hand-offs, tool calls (with approvals), guard rails."""
     turn = getattr(message, "turn", None) if message.role == Message.Role.ASSISTANT else None
@@ -110,15 +104,27 @@ def reply_wait(*, reply_id: int, timeout: float) -> Message:
         time.sleep(0.1)
 
 
-def approval_for_user(*, user: AbstractBaseUser, pk: int):
-    """An approval in a conversation of one of the user's accounts (any member may
-    decide), or 404."""
-    from accounts.selectors import memberships_for_user
-    from conversations.models import Approval
+def approval_for_user(
+    *, user: AbstractBaseUser, public_id: uuid.UUID | str, account: Account | None = None
+) -> Approval:
+    """An approval that ``user`` may decide: one asked for in their own conversation (not a
+    hidden run's) of an account they still belong to, optionally the current ``account``.
 
-    accounts = memberships_for_user(user=user).values("account_id")
-    return get_object_or_404(
-        Approval.objects.select_related("tool_call__turn", "conversation"),
-        pk=pk,
-        conversation__account_id__in=accounts,
+    Only the person the conversation belongs to decides, as only they see its card: another
+    member, an operator or an admin of the account gets the same 404 as for an id that does
+    not exist, and so does an integer id or anything else that is not a UUID."""
+    from accounts.selectors import memberships_for_user
+
+    try:
+        key = public_id if isinstance(public_id, uuid.UUID) else uuid.UUID(str(public_id))
+    except ValueError:
+        raise Http404("No such approval.") from None
+    approvals = Approval.objects.select_related("tool_call__turn", "conversation").filter(
+        public_id=key,
+        conversation__user_id=user.pk,
+        conversation__purpose=Conversation.Purpose.CHAT,
+        conversation__account_id__in=memberships_for_user(user=user).values("account_id"),
     )
+    if account is not None:
+        approvals = approvals.filter(conversation__account=account)
+    return get_object_or_404(approvals)

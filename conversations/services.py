@@ -6,9 +6,10 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import Account
+from accounts.models import Account, Membership
 from accounts.text import text_validate
 from agents.models import AgentInstance
 from agents.selectors import agent_default_for_account
@@ -134,23 +135,54 @@ class ApprovalAlreadyDecided(ValidationError):
     """An approval is decided once; a second decision (a replay) changes nothing."""
 
 
+class ApprovalNotFound(Http404):
+    """The user may not decide this approval. Entry points answer it exactly as an approval
+    that does not exist, so nobody learns that someone else's action is pending."""
+
+
+def approval_check_decider(*, approval: Approval, user: AbstractBaseUser) -> None:
+    """Only the user whose conversation asked may decide, while still a member of its account,
+    and never in a hidden run (nobody sees those; their gated calls are simulated). Checked
+    again here, on the rows as they are in the database, whatever the caller looked up."""
+    conversation = approval.conversation
+    if (
+        user.pk is None
+        or conversation.user_id != user.pk
+        or conversation.is_hidden
+        or approval.tool_call.conversation_id != conversation.pk
+        or not Membership.objects.filter(user_id=user.pk, account_id=conversation.account_id).exists()
+    ):
+        raise ApprovalNotFound("No such approval.")
+
+
 @transaction.atomic
 def approval_decide(
     *, approval: Approval, user: AbstractBaseUser, approve: bool, allow_for_conversation: bool = False
 ) -> Approval:
-    """Record a person's decision on one gated tool call and resume the turn.
+    """Record the conversation owner's decision on one gated tool call and resume the turn.
 
     Bound to that single call: the runtime executes only the call this approval
-    belongs to, and only while its reply is waiting for exactly this decision."""
+    belongs to, and only while its reply is waiting for exactly this decision.
+    Anyone but the owner gets ``ApprovalNotFound``; a second decision ``ApprovalAlreadyDecided``."""
     from conversations.tasks import generate_reply
 
-    locked = Approval.objects.select_for_update().select_related("tool_call").get(pk=approval.pk)
+    # Lock the approval row only (not the joined rows): the owner check reads fresh rows.
+    locked = (
+        Approval.objects.select_for_update(of=("self",))
+        .select_related("tool_call__turn", "conversation")
+        .get(pk=approval.pk)
+    )
+    approval_check_decider(approval=locked, user=user)
     if locked.decision != Approval.Decision.PENDING:
         raise ApprovalAlreadyDecided(
             f"This action was already {locked.get_decision_display().lower()}.", code="decided"
         )
     reply = Message.objects.select_for_update().get(pk=locked.tool_call.turn.reply_id)
-    if reply.status != Message.Status.AWAITING_APPROVAL:
+    # Fail closed: decide only a call that is itself still waiting, in a reply still waiting.
+    if (
+        reply.status != Message.Status.AWAITING_APPROVAL
+        or locked.tool_call.status != locked.tool_call.Status.AWAITING_APPROVAL
+    ):
         raise ApprovalAlreadyDecided("This action is no longer waiting for a decision.", code="stale")
     locked.decision = Approval.Decision.APPROVED if approve else Approval.Decision.DENIED
     locked.allow_for_conversation = bool(approve and allow_for_conversation)

@@ -10,6 +10,6 @@ urlpatterns = [
     path("<int:pk>/", views.conversation_detail, name="conversation"),
     path("<int:pk>/messages/", views.message_create, name="message-create"),
     path("<int:pk>/messages/<int:message_id>/stop/", views.message_stop, name="message-stop"),
-    path("<int:pk>/approvals/<int:approval_id>/", views.approval_decide_view, name="approval-decide"),
+    path("<int:pk>/approvals/<uuid:approval_id>/", views.approval_decide_view, name="approval-decide"),
     path("<int:pk>/messages/<int:message_id>/feedback/", views.message_feedback, name="message-feedback"),
 ]

@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -8,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import account_required
 from conversations.selectors import (
-    approval_get,
+    approval_for_user,
     conversation_get,
     conversations_for_user,
     message_in_conversation,
@@ -115,9 +117,9 @@ def message_stop(request: HttpRequest, pk: int, message_id: int) -> HttpResponse
 
 @require_POST
 @account_required
-def approval_decide_view(request: HttpRequest, pk: int, approval_id: int) -> HttpResponse:
+def approval_decide_view(request: HttpRequest, pk: int, approval_id: uuid.UUID) -> HttpResponse:
     conversation = conversation_get(account=request.account, user=request.user, pk=pk)
-    approval = approval_get(account=request.account, pk=approval_id)
+    approval = approval_for_user(user=request.user, public_id=approval_id, account=request.account)
     decision = request.POST.get("decision")
     if approval.conversation_id != conversation.pk:
         raise Http404("No such approval.")

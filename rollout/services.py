@@ -361,6 +361,8 @@ def _shadow_create(*, conversation, question, reply) -> None:
             agent=agent_default_for_account(account=conversation.account),
             routed=True,
             arm=Conversation.Arm.MULTI_AGENT,
+            # Hidden: nobody sees this run, so its gated tools are simulated and never approved.
+            purpose=Conversation.Purpose.SHADOW,
         )
         flag = Flag.objects.get(key=MULTI_AGENT_FLAG)
         shadow = ShadowConversation.objects.create(conversation=hidden, served=conversation, flag=flag)

@@ -291,10 +291,10 @@ class TurnRunner:
 
     def _tool(self, agent: AgentInstance, call: dict) -> TurnOutcome | None:
         existing = ToolCall.objects.filter(idempotency_key=call["key"]).select_related("approval").first()
-        if existing is not None and existing.status in {ToolCall.Status.COMPLETED, ToolCall.Status.FAILED}:
-            self._tool_result(
-                call, existing.result if existing.status == "completed" else {"error": existing.error}
-            )
+        finished = {ToolCall.Status.COMPLETED, ToolCall.Status.FAILED, ToolCall.Status.SIMULATED}
+        if existing is not None and existing.status in finished:
+            failed = existing.status == ToolCall.Status.FAILED
+            self._tool_result(call, {"error": existing.error} if failed else existing.result)
             return None
         tool = next((t for t in agent.tools.all() if t.slug == call["name"]), None)
         parsed = toolbox.parse_call(call["name"], call["arguments"])
@@ -308,6 +308,11 @@ class TurnRunner:
         if errors:
             self._record_call(agent, call, parsed.arguments, ToolCall.Status.FAILED, error="; ".join(errors))
             self._tool_result(call, {"error": "Invalid arguments: " + "; ".join(errors)})
+            return None
+        if tool.requires_approval and self.conversation.is_hidden:
+            # Nobody sees a hidden run, so nobody could approve it: before any grant or
+            # approval (even one decided earlier) is consulted, the call is simulated.
+            self._simulate(agent, tool, call, parsed.arguments)
             return None
         if tool.requires_approval and not self._granted(tool):
             if existing is None:
@@ -326,6 +331,27 @@ class TurnRunner:
                 return None
         self._execute(agent, tool, call, parsed.arguments, existing)
         return None
+
+    def _simulate(self, agent: AgentInstance, tool: Tool, call: dict, arguments: dict) -> None:
+        """Record what a gated tool would have done in a hidden run, and tell the agent it did
+        not happen, so it goes on as it would after the call without anything acting."""
+        run = self.conversation.get_purpose_display().lower().removesuffix(" (hidden)")
+        result = {
+            "not_executed": True,
+            "tool": tool.slug,
+            "arguments": arguments,
+            "note": f"would call {tool.slug} with these arguments (not executed: this is a {run})",
+        }
+        ToolCall.objects.update_or_create(
+            idempotency_key=call["key"],
+            defaults={
+                "conversation": self.conversation, "turn": self.turn, "agent": agent,
+                "tool_slug": tool.slug, "arguments": arguments, "status": ToolCall.Status.SIMULATED,
+                "result": result, "error": "", "finished_at": timezone.now(),
+            },
+        )  # fmt: skip
+        self._tool_result(call, result)
+        self.notify()
 
     def _granted(self, tool: Tool) -> bool:
         return ToolGrant.objects.filter(conversation=self.conversation, tool_slug=tool.slug).exists()

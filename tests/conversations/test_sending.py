@@ -137,7 +137,7 @@ def test_deciding_another_accounts_approval_is_404(outsider_client, conversation
     )
     approval = Approval.objects.create(tool_call=call, conversation=conversation)
     response = outsider_client.post(
-        f"/chat/{conversation.pk}/approvals/{approval.pk}/", {"decision": "approve"}, **HTMX
+        f"/chat/{conversation.pk}/approvals/{approval.public_id}/", {"decision": "approve"}, **HTMX
     )
     assert response.status_code == 404
     approval.refresh_from_db()

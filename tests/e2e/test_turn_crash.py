@@ -32,7 +32,9 @@ def test_a_turn_resumes_after_kill_9_without_running_its_tool_twice(crash_stack,
     approval = wait_for(
         lambda: Approval.objects.filter(conversation=conversation).first(), 30, "no approval card"
     )
-    decided = client.post(f"/chat/{conversation.pk}/approvals/{approval.pk}/", data={"decision": "approve"})
+    decided = client.post(
+        f"/chat/{conversation.pk}/approvals/{approval.public_id}/", data={"decision": "approve"}
+    )
     assert decided.status_code == 200
 
     def streaming_after_the_tool():
