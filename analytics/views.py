@@ -4,7 +4,6 @@ Operators and admins of the current account see them; rules are changed by admin
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlencode
@@ -16,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.csv_export import csv_write
 from accounts.decorators import account_required
 from analytics.forms import AlertRuleForm
 from analytics.sections import SECTIONS, section_get
@@ -79,14 +79,6 @@ def section_page(request: HttpRequest, section: str = "overview") -> HttpRespons
     return render(request, template, context)
 
 
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
-
-
 @require_GET
 @operator_required
 def section_csv(request: HttpRequest, section: str, table: str) -> HttpResponse:
@@ -102,10 +94,8 @@ def section_csv(request: HttpRequest, section: str, table: str) -> HttpResponse:
     name = f"{request.account.slug}-{section}-{table}-{window.start:%Y%m%d%H%M}-{window.end:%Y%m%d%H%M}.csv"
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{slugify(name[:-4])}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(spec.headers)
-    for row in spec.rows(figures):
-        writer.writerow([_cell(value) for value in row])
+    # Cells are neutralised there: a message or title starting with "=" is not run as a formula.
+    csv_write(response, headers=spec.headers, rows=spec.rows(figures))
     return response
 
 
