@@ -1,7 +1,9 @@
 """The runs API: start a run, read it, cancel it, and the account's statistics.
 
 Account routes answer 404 to anyone who is not a member of the account, and for runs of
-another account, whether or not they exist.
+another account, whether or not they exist. Within the account a member sees and cancels
+only their own runs (``orchestration.selectors.runs_visible_to``); another member's run is a
+404 too. Operators and admins see all the account's runs.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from accounts.models import Membership
 from agents.api_selectors import membership_for_account_slug
 from orchestration.models import WorkflowRun
 from orchestration.schemas import RunIn, RunOut, StatisticsOut
-from orchestration.selectors import run_get, run_progress, run_statistics, runs_for_account
+from orchestration.selectors import run_get, run_progress, run_statistics, runs_visible_to
 from orchestration.services import run_cancel, run_start
 
 router = Router(tags=["orchestration"])
@@ -91,28 +93,36 @@ def runs_create(request: HttpRequest, account: str, payload: RunIn):
         started_by=request.user,
         reject_unavailable=True,
     )
-    return Status(201, run_json(run_get(account=membership.account, pk=run.pk)))
+    return Status(201, run_json(run_get(membership=membership, pk=run.pk)))
 
 
-@router.get("/accounts/{account}/runs", response=list[RunOut], summary="The account's latest runs")
+@router.get(
+    "/accounts/{account}/runs",
+    response=list[RunOut],
+    summary="The latest runs: a member's own, or the account's for operators and admins",
+)
 def runs_list(request: HttpRequest, account: str, limit: int = 50):
     membership = _membership(request, account)
-    runs = runs_for_account(account=membership.account).prefetch_related("tasks")[: max(1, min(limit, 200))]
+    runs = runs_visible_to(membership=membership).prefetch_related("tasks")[: max(1, min(limit, 200))]
     return [run_json(r) for r in runs]
 
 
-@router.get("/accounts/{account}/runs/statistics", response=StatisticsOut, summary="Run and task statistics")
+@router.get(
+    "/accounts/{account}/runs/statistics",
+    response=StatisticsOut,
+    summary="Run and task statistics, over the runs the caller may see",
+)
 def runs_statistics(request: HttpRequest, account: str):
-    return run_statistics(account=_membership(request, account).account)
+    return run_statistics(membership=_membership(request, account))
 
 
 @router.get("/accounts/{account}/runs/{run_id}", response=RunOut, summary="A run with its tasks")
 def runs_get(request: HttpRequest, account: str, run_id: int):
-    return run_json(run_get(account=_membership(request, account).account, pk=run_id))
+    return run_json(run_get(membership=_membership(request, account), pk=run_id))
 
 
 @router.post("/accounts/{account}/runs/{run_id}/cancel", response=RunOut, summary="Cancel a run")
 def runs_cancel(request: HttpRequest, account: str, run_id: int):
     membership = _membership(request, account)
-    run_cancel(run=run_get(account=membership.account, pk=run_id))
-    return run_json(run_get(account=membership.account, pk=run_id))
+    run_cancel(run=run_get(membership=membership, pk=run_id))
+    return run_json(run_get(membership=membership, pk=run_id))

@@ -10,14 +10,14 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from accounts.models import Account
+from accounts.models import Account, Membership
 from agents.models import AgentInstance
 from orchestration.models import FINAL_STATUSES, AgentCapability, RunStatus, TaskRun, WorkflowRun
 
 STATISTICS_WINDOW = 5000  # the latest runs the statistics are computed over
 
 
-def runs_for_account(*, account: Account) -> QuerySet[WorkflowRun]:
+def _account_runs(*, account: Account) -> QuerySet[WorkflowRun]:
     """The account's runs, newest first, with task counts for progress bars."""
     return (
         WorkflowRun.objects.filter(account=account)
@@ -36,30 +36,47 @@ def _with_tasks(queryset: QuerySet[WorkflowRun]) -> QuerySet[WorkflowRun]:
     )
 
 
-def run_get(*, account: Account, pk: int) -> WorkflowRun:
-    """The run with its tasks, or 404 when it belongs to another account."""
-    return get_object_or_404(_with_tasks(runs_for_account(account=account)), pk=pk)
+def _visible(membership: Membership) -> Q:
+    """Which of the account's runs the member may see and cancel (the one place the rule lives).
+
+    Operators and admins see every run of the account. A member sees the runs they started and
+    the delegate runs of their own conversations: a run carries the question it was started
+    with, so another member's run is none of theirs. Runs the system starts for an escalation
+    (its consultation) have no member owner, although they are linked to the asker's
+    conversation, and so are seen by operators and admins only.
+    """
+    if membership.is_operator:
+        return Q(account_id=membership.account_id)
+    return Q(account_id=membership.account_id) & (
+        Q(started_by_id=membership.user_id)
+        | Q(mode=WorkflowRun.Mode.DELEGATE, conversation__user_id=membership.user_id)
+    )
 
 
-def run_find(*, account: Account, pk: int) -> WorkflowRun | None:
-    return _with_tasks(runs_for_account(account=account)).filter(pk=pk).first()
+def runs_visible_to(*, membership: Membership) -> QuerySet[WorkflowRun]:
+    """The runs the member may see and cancel, newest first, with task counts (see ``_visible``)."""
+    return _account_runs(account=membership.account).filter(_visible(membership))
 
 
-def account_for_socket(*, user: AbstractBaseUser | AnonymousUser, account_id: int | None) -> Account | None:
+def run_get(*, membership: Membership, pk: int) -> WorkflowRun:
+    """The run with its tasks, or 404 when the member may not see it (another account's, another
+    member's): the same answer as for a run that does not exist."""
+    return get_object_or_404(_with_tasks(runs_visible_to(membership=membership)), pk=pk)
+
+
+def run_find(*, membership: Membership, pk: int) -> WorkflowRun | None:
+    """``run_get`` for the sockets: None where the page would 404."""
+    return _with_tasks(runs_visible_to(membership=membership)).filter(pk=pk).first()
+
+
+def membership_for_socket(
+    *, user: AbstractBaseUser | AnonymousUser, account_id: int | None
+) -> Membership | None:
     from accounts.selectors import membership_current
 
     if not user.is_authenticated:
         return None
-    membership = membership_current(user=user, account_id=account_id)
-    return membership.account if membership else None
-
-
-def run_for_socket(
-    *, user: AbstractBaseUser | AnonymousUser, account_id: int | None, pk: int
-) -> WorkflowRun | None:
-    """The socket equivalent of ``run_get``: None means refuse."""
-    account = account_for_socket(user=user, account_id=account_id)
-    return run_find(account=account, pk=pk) if account else None
+    return membership_current(user=user, account_id=account_id)
 
 
 def run_progress(run: WorkflowRun) -> tuple[int, int]:
@@ -97,11 +114,12 @@ def _success_rate(completed: int, failed: int) -> float | None:
     return round(completed / (completed + failed), 4) if completed + failed else None
 
 
-def run_statistics(*, account: Account) -> dict:
+def run_statistics(*, membership: Membership) -> dict:
     """Runs and tasks by status, success rate overall and per agent, mean and p95
-    duration, and cost, over the account's latest runs."""
+    duration, and cost, over the latest runs the member may see (a member's own; the
+    account's for operators and admins)."""
     run_ids = list(
-        WorkflowRun.objects.filter(account=account)
+        WorkflowRun.objects.filter(_visible(membership))
         .order_by("-created_at")
         .values_list("pk", flat=True)[:STATISTICS_WINDOW]
     )

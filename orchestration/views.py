@@ -14,7 +14,7 @@ from orchestration.selectors import (
     capabilities_for_account,
     run_get,
     run_statistics,
-    runs_for_account,
+    runs_visible_to,
 )
 from orchestration.services import run_cancel, run_start
 
@@ -28,8 +28,8 @@ def run_list(request: HttpRequest) -> HttpResponse:
         request,
         "orchestration/runs.html",
         {
-            "runs": runs_for_account(account=request.account)[:LIST_LIMIT],
-            "stats": run_statistics(account=request.account),
+            "runs": runs_visible_to(membership=request.membership)[:LIST_LIMIT],
+            "stats": run_statistics(membership=request.membership),
         },
     )
 
@@ -79,19 +79,19 @@ def run_create(request: HttpRequest) -> HttpResponse:
 @require_GET
 @account_required
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return render(request, "orchestration/run.html", {"run": run_get(account=request.account, pk=pk)})
+    return render(request, "orchestration/run.html", {"run": run_get(membership=request.membership, pk=pk)})
 
 
 @require_POST
 @account_required
 def run_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
-    run = run_get(account=request.account, pk=pk)
+    run = run_get(membership=request.membership, pk=pk)
     try:
         run_cancel(run=run)
     except ValidationError as error:
         return HttpResponse(" ".join(error.messages), status=409)
     if request.headers.get("HX-Request"):
         return render(
-            request, "orchestration/_run_detail.html", {"run": run_get(account=request.account, pk=pk)}
+            request, "orchestration/_run_detail.html", {"run": run_get(membership=request.membership, pk=pk)}
         )
     return redirect("orchestration:run", pk=pk)

@@ -15,8 +15,8 @@ def _form(**fields) -> dict:
     return {**data, **fields}
 
 
-def test_the_runs_page_lists_runs_with_progress_and_statistics(member_client, account, trio):
-    run = run_create(account=account, mode="parallel", request="compare vendors",
+def test_the_runs_page_lists_runs_with_progress_and_statistics(member_client, member, account, trio):
+    run = run_create(account=account, mode="parallel", request="compare vendors", started_by=member,
                      tasks=[{"agent": "alpha", "input": "x"}, {"agent": "nobody", "input": "y"}])  # fmt: skip
     page = member_client.get("/runs/")
     assert page.status_code == 200
@@ -75,8 +75,10 @@ def test_the_form_offers_agents_and_capabilities(member_client, account, trio):
     assert 'value="agent:alpha"' in html and 'value="capability:vendor_research"' in html
 
 
-def test_cancel_from_the_run_page(member_client, account, trio):
-    run = run_create(account=account, mode="parallel", tasks=[{"agent": "alpha", "input": "x"}])
+def test_cancel_from_the_run_page(member_client, member, account, trio):
+    run = run_create(
+        account=account, mode="parallel", tasks=[{"agent": "alpha", "input": "x"}], started_by=member
+    )
     response = member_client.post(f"/runs/{run.pk}/cancel/", headers={"HX-Request": "true"})
     assert response.status_code == 200
     assert 'data-status="cancelled"' in response.content.decode()
@@ -93,8 +95,8 @@ def test_another_accounts_run_is_404(outsider_client, account, trio):
     assert run.status == "pending"
 
 
-def test_a_consensus_run_page_shows_the_vote_table(member_client, account, trio):
-    run = run_create(account=account, mode="consensus", min_agreement=0.6,
+def test_a_consensus_run_page_shows_the_vote_table(member_client, member, account, trio):
+    run = run_create(account=account, mode="consensus", min_agreement=0.6, started_by=member,
                      tasks=[{"agent": a.slug, "input": "q"} for a in trio])  # fmt: skip
     votes = [
         {"task_id": t.pk, "agent": t.agent_slug, "answer": a, "normalised": a.lower(), "vote": a == "Yes"}

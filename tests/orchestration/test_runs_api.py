@@ -98,9 +98,10 @@ def test_runs_of_another_account_are_404(member_api, outsider_api, account, othe
     assert run.status == "pending"
 
 
-def test_cancel_marks_every_unfinished_task_cancelled(member_api, account, trio):
+def test_cancel_marks_every_unfinished_task_cancelled(member_api, member, account, trio):
     run = run_create(
         account=account,
+        started_by=member,
         mode="parallel",
         tasks=[{"agent": "alpha", "input": "x"}, {"agent": "beta", "input": "y"}],
     )
@@ -115,8 +116,10 @@ def test_cancel_marks_every_unfinished_task_cancelled(member_api, account, trio)
     assert "already cancelled" in again.json()["errors"]["status"][0]
 
 
-def test_statistics(member_api, account, trio):
-    finished = run_create(account=account, mode="parallel", tasks=[{"agent": "alpha", "input": "x"}] * 2)
+def test_statistics(member_api, member, account, trio):
+    finished = run_create(
+        account=account, mode="parallel", tasks=[{"agent": "alpha", "input": "x"}] * 2, started_by=member
+    )
     WorkflowRun.objects.filter(pk=finished.pk).update(status="completed")
     first, second = finished.tasks.order_by("position")
     from datetime import timedelta
@@ -128,7 +131,9 @@ def test_statistics(member_api, account, trio):
         status="completed", started_at=now - timedelta(seconds=2), finished_at=now
     )
     TaskRun.objects.filter(pk=second.pk).update(status="failed", error="x")
-    run_create(account=account, mode="consensus", tasks=[{"agent": "beta", "input": "x"}] * 2)
+    run_create(
+        account=account, mode="consensus", tasks=[{"agent": "beta", "input": "x"}] * 2, started_by=member
+    )
     body = member_api.get(f"/api/accounts/{account.slug}/runs/statistics").json()
     assert body["runs"] == 2
     assert body["runs_by_status"]["completed"] == 1 and body["runs_by_status"]["pending"] == 1

@@ -24,8 +24,10 @@ def _session_cookie(user) -> tuple[bytes, bytes]:
 
 
 @pytest.fixture
-def run(account, trio):
-    return run_create(account=account, mode="parallel", tasks=[{"agent": "alpha", "input": "x"}] * 2)
+def run(account, member, trio):
+    return run_create(
+        account=account, mode="parallel", tasks=[{"agent": "alpha", "input": "x"}] * 2, started_by=member
+    )
 
 
 async def _connect(path: str, *headers):
@@ -73,7 +75,11 @@ async def test_the_list_socket_adds_new_runs_and_updates_known_ones(run, member,
     assert f'id="run-row-{run.pk}"' in resync and 'hx-swap-oob="outerHTML"' in resync
 
     newer = await database_sync_to_async(run_create)(
-        account=account, mode="sequential", request="a new one", tasks=[{"agent": "beta", "input": "x"}]
+        account=account,
+        mode="sequential",
+        request="a new one",
+        tasks=[{"agent": "beta", "input": "x"}],
+        started_by=member,
     )  # run_create publishes on commit
     html = await communicator.receive_from(timeout=5)
     assert 'hx-swap-oob="afterbegin:#run-rows"' in html and f'id="run-row-{newer.pk}"' in html
