@@ -8,3 +8,5 @@ app = Celery("config")
 # All Celery settings live in config/settings.py under the CELERY_ prefix.
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# The one recovery task and worker-start hook, for every app's durable work (not an app).
+app.autodiscover_tasks(["durable"])

@@ -199,14 +199,19 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# One scan re-sends every kind of orphaned durable work (replies, run tasks, ladder phases):
+# as often as the more frequent of the two intervals that used to have a scan each.
+RECOVERY_INTERVAL_SECONDS = env_float(
+    "RECOVERY_INTERVAL_SECONDS",
+    min(
+        env_float("REPLY_RECOVERY_INTERVAL_SECONDS", 30.0),
+        env_float("ESCALATION_RECOVERY_INTERVAL_SECONDS", 30.0),
+    ),
+)
 CELERY_BEAT_SCHEDULE = {
-    "recover-orphaned-replies": {
-        "task": "conversations.tasks.recover_orphaned_replies",
-        "schedule": env_float("REPLY_RECOVERY_INTERVAL_SECONDS", 30.0),
-    },
-    "recover-escalation-ladder": {
-        "task": "escalations.tasks.recover_ladder",
-        "schedule": env_float("ESCALATION_RECOVERY_INTERVAL_SECONDS", 30.0),
+    "recover-orphaned-work": {
+        "task": "durable.recover_orphans",
+        "schedule": RECOVERY_INTERVAL_SECONDS,
     },
     "evaluate-analytics-alerts": {
         "task": "analytics.tasks.evaluate_alerts",
@@ -215,10 +220,6 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-analytics-rollups": {
         "task": "analytics.tasks.refresh_rollups",
         "schedule": env_float("ANALYTICS_REFRESH_INTERVAL_SECONDS", 60.0),
-    },
-    "recover-orphaned-runs": {
-        "task": "orchestration.tasks.recover_orphaned_runs",
-        "schedule": env_float("REPLY_RECOVERY_INTERVAL_SECONDS", 30.0),
     },
 }
 

@@ -2,24 +2,24 @@
 
 Each flush writes the reply text to the database *before* publishing the frame,
 so a socket that re-syncs from the database never misses text that was sent.
-A reply is claimed under a lease: a worker that dies stops renewing it, and
-``replies_recover_orphaned`` hands the reply to another attempt.
+A reply is durable work (``durable``): claimed under a lease that a heartbeat renews; a
+worker that dies stops renewing it, and the recovery scan (``reply_orphans`` and
+``reply_resend``, registered as the kind "reply") hands the reply to another attempt.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+import durable
 from agents.llm.gateway import LLMError, StreamResult
 from conversations.models import Message
 from conversations.realtime import frame_event, message_event, publish
@@ -27,29 +27,24 @@ from conversations.realtime import frame_event, message_event, publish
 logger = logging.getLogger(__name__)
 
 Status = Message.Status
-
-
-def _lease_expiry():
-    return timezone.now() + timedelta(seconds=settings.REPLY_LEASE_SECONDS)
+# Attempts are counted by interruptions (a worker that died), not claims: a turn paused for
+# an approval is claimed again when it resumes.
+LEASE = durable.LeaseTerms("REPLY_LEASE_SECONDS", "REPLY_MAX_ATTEMPTS")
 
 
 def reply_claim(*, message_id: int) -> Message | None:
     """Take the reply for this attempt, or None when there is nothing to do: it is
     finished, cancelled, or another live worker holds it."""
-    now = timezone.now()
     with transaction.atomic():
-        reply = (
-            # Lock only the reply row: PostgreSQL cannot lock the nullable side of a join.
-            Message.objects.select_for_update(of=("self",))
-            .select_related("agent", "reply_to", "conversation__account", "conversation__agent")
-            .filter(pk=message_id, role=Message.Role.ASSISTANT)
-            .first()
+        reply = durable.lock(
+            Message.objects.select_related(
+                "agent", "reply_to", "conversation__account", "conversation__agent"
+            ).filter(role=Message.Role.ASSISTANT),
+            message_id,
         )
         if reply is None:
             return None
-        orphaned = reply.status == Status.STREAMING and (
-            reply.lease_expires_at is None or reply.lease_expires_at <= now
-        )
+        orphaned = reply.status == Status.STREAMING and durable.lease_state(reply) != durable.LeaseState.LIVE
         if reply.status != Status.PENDING and not orphaned:
             return None
         if reply.cancel_requested:
@@ -57,7 +52,7 @@ def reply_claim(*, message_id: int) -> Message | None:
             return None
         if orphaned:
             reply.interruptions += 1
-        if reply.interruptions >= settings.REPLY_MAX_ATTEMPTS:
+        if LEASE.exhausted(reply.interruptions):
             _finish(
                 reply,
                 status=Status.FAILED,
@@ -70,15 +65,11 @@ def reply_claim(*, message_id: int) -> Message | None:
         # Resume from the checkpoint: text written by the step that was interrupted
         # is dropped (that step runs again); text of completed steps is kept.
         reply.status = Status.STREAMING
-        reply.attempts += 1
         reply.content = reply.content[: checkpoint_text_length(reply)]
         reply.error = ""
-        reply.lease_expires_at = _lease_expiry()
-        reply.save(
-            update_fields=[
-                "status", "attempts", "interruptions", "content", "error", "lease_expires_at", "updated_at",
-            ]
-        )  # fmt: skip
+        durable.claim(
+            reply, terms=LEASE, update_fields=["status", "interruptions", "content", "error", "updated_at"]
+        )
     publish(reply.conversation_id, message_event(message_id=reply.pk))
     return reply
 
@@ -94,8 +85,7 @@ def _finish(reply: Message, *, status: str, error: str = "", result: StreamResul
     reply.status = status
     reply.error = error
     reply.completed_at = timezone.now()
-    reply.lease_expires_at = None
-    fields = ["status", "error", "completed_at", "lease_expires_at", "updated_at"]
+    fields = ["status", "error", "completed_at", "updated_at"]
     if result is not None:
         reply.model = result.model or (result.attempts[-1] if result.attempts else "")
         reply.prompt_tokens = result.prompt_tokens
@@ -104,7 +94,7 @@ def _finish(reply: Message, *, status: str, error: str = "", result: StreamResul
         reply.first_token_ms = result.first_token_ms
         reply.latency_ms = result.latency_ms
         fields += ["model", "prompt_tokens", "completion_tokens", "cost_usd", "first_token_ms", "latency_ms"]
-    reply.save(update_fields=fields)
+    durable.release_row(reply, update_fields=fields)
     conversation_id, message_id = reply.conversation_id, reply.pk
     transaction.on_commit(lambda: publish(conversation_id, message_event(message_id=message_id)))
 
@@ -155,7 +145,7 @@ class _Writer:
         )
 
     def _still_owned(self) -> bool:
-        """Still ours? A read: the lease itself is kept by ``_LeaseHeartbeat``."""
+        """Still ours? A read: the lease itself is kept by the heartbeat."""
         return self._owned().exists()
 
 
@@ -179,7 +169,11 @@ def reply_generate(*, message_id: int) -> None:
         publish(conversation_id, message_event(message_id=reply.pk))
 
     runner = TurnRunner(reply, writer, notify)
-    heartbeat = _LeaseHeartbeat(reply)
+    heartbeat = durable.Heartbeat(
+        Message.objects.filter(pk=reply.pk, status=Status.STREAMING, attempts=reply.attempts),
+        terms=LEASE,
+        name=f"lease-{reply.pk}",
+    )
     heartbeat.start()
     try:
         outcome = runner.run()
@@ -210,33 +204,15 @@ def reply_generate(*, message_id: int) -> None:
     transaction.on_commit(lambda: inspect_reply.delay(reply.pk))
 
 
-class _LeaseHeartbeat(threading.Thread):
-    """Renews the lease while the attempt runs, also when no text flows (a model that
-    is slow to its first token, a long tool call), so recovery never takes a live reply."""
-
-    def __init__(self, reply: Message) -> None:
-        super().__init__(name=f"lease-{reply.pk}", daemon=True)
-        self.reply = reply
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        try:
-            while not self.stopped.wait(settings.REPLY_LEASE_SECONDS / 3):
-                Message.objects.filter(
-                    pk=self.reply.pk, status=Status.STREAMING, attempts=self.reply.attempts
-                ).update(lease_expires_at=_lease_expiry())
-        finally:
-            connections.close_all()  # this thread's own connection
-
-    def stop(self) -> None:
-        self.stopped.set()
-
-
 def _pause_owned(reply: Message) -> None:
     """Wait for a person: no lease (nothing is running), and the card is shown."""
-    paused = Message.objects.filter(
-        pk=reply.pk, attempts=reply.attempts, status=Status.STREAMING, cancel_requested=False
-    ).update(status=Status.AWAITING_APPROVAL, lease_expires_at=None, updated_at=timezone.now())
+    paused = durable.release(
+        Message.objects.filter(
+            pk=reply.pk, attempts=reply.attempts, status=Status.STREAMING, cancel_requested=False
+        ),
+        status=Status.AWAITING_APPROVAL,
+        updated_at=timezone.now(),
+    )
     if not paused:
         _finish_owned(reply, status=Status.CANCELLED)
         return
@@ -256,22 +232,26 @@ def _finish_owned(
         _finish(current, status=status, error=error, result=result)
 
 
-def replies_recover_orphaned() -> list[int]:
-    """Queue another attempt for replies whose worker died (lease expired) or whose
-    task never ran; returns their ids. Safe to run anywhere, any time: the claim
-    lets only one attempt proceed."""
-    from conversations.tasks import generate_reply
-
-    now = timezone.now()
-    stale_pending = now - timedelta(seconds=settings.REPLY_LEASE_SECONDS)
-    orphan_ids = list(
+def reply_orphans() -> list[int]:
+    """Replies whose worker died (streaming under a lease that passed) or whose task never
+    ran (pending for longer than a lease)."""
+    return list(
         Message.objects.filter(role=Message.Role.ASSISTANT)
         .filter(
-            Q(status=Status.STREAMING, lease_expires_at__lte=now)
-            | Q(status=Status.PENDING, created_at__lte=stale_pending)
+            durable.orphans(
+                terms=LEASE,
+                running=Q(status=Status.STREAMING),
+                waiting=Q(status=Status.PENDING),
+                waiting_since="created_at",
+            )
         )
         .values_list("pk", flat=True)
     )
-    for message_id in orphan_ids:
-        transaction.on_commit(lambda message_id=message_id: generate_reply.delay(message_id))
-    return orphan_ids
+
+
+def reply_resend(message_id: int) -> bool:
+    """Queue another attempt; its claim decides whether there is anything left to do."""
+    from conversations.tasks import generate_reply
+
+    transaction.on_commit(lambda: generate_reply.delay(message_id))
+    return True

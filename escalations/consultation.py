@@ -141,13 +141,12 @@ def consultation_collect(*, escalation_id: int) -> bool:
     return phase_finish(escalation_id=escalation_id, phase=Phase.CONSULTATION, attempt=None, result=outcome)
 
 
-def consultations_recover() -> list[int]:
+def consultation_orphans() -> list[int]:
     """Consultations whose run finished while no one was listening (a worker died between
-    the run's end and our task): collect them now."""
-    from escalations.tasks import collect_consultation
+    the run's end and our task)."""
     from orchestration.models import FINAL_STATUSES
 
-    waiting = list(
+    return list(
         Escalation.objects.filter(
             status=Escalation.Status.LADDER,
             phase=Phase.CONSULTATION,
@@ -155,9 +154,14 @@ def consultations_recover() -> list[int]:
             workflow_run__finished_at__lte=timezone.now() - timedelta(seconds=30),
         ).values_list("pk", flat=True)
     )
-    for escalation_id in waiting:
-        transaction.on_commit(lambda e=escalation_id: collect_consultation.delay(e))
-    return waiting
+
+
+def consultation_resend(escalation_id: int) -> bool:
+    """Collect it now (idempotent: a second collection finds the phase finished)."""
+    from escalations.tasks import collect_consultation
+
+    transaction.on_commit(lambda: collect_consultation.delay(escalation_id))
+    return True
 
 
 def on_run_finished(sender, run, **kwargs) -> None:

@@ -1,25 +1,26 @@
 """The ladder: quick fix -> research agent -> three agents voting -> a person.
 
-Each phase runs as a Celery task taking the escalation's id. A phase is claimed under a
-lease on its ``PhaseRun`` row: a redelivered task for a phase that is finished, or that
-a live worker holds, does nothing; a phase whose worker died (lease passed) is run again
-by ``ladder_recover`` (at worker start and from beat). Finishing a phase, recording its
-outcome and duration, and moving the escalation on is one transaction.
+Each phase runs as a Celery task taking the escalation's id. A phase is durable work
+(``durable``): claimed under a lease on its ``PhaseRun`` row, renewed by a heartbeat. A
+redelivered task for a phase that is finished, or that a live worker holds, does nothing;
+a phase whose worker died (lease passed) or whose task never ran is sent again by the
+recovery scan (``phase_orphans`` and ``phase_resend``, the kind "escalation_phase").
+Finishing a phase, recording its outcome and duration, and moving the escalation on is one
+transaction.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
-from django.conf import settings
-from django.db import OperationalError, connections, transaction
+from django.db import OperationalError, transaction
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
+import durable
 from agents.models import AgentInstance
 from conversations.services import message_post
 from escalations import detection
@@ -52,8 +53,7 @@ class PhaseResult:
     waiting: bool = False  # the consultation waits for its consensus run to finish
 
 
-def _lease() -> datetime:
-    return timezone.now() + timedelta(seconds=settings.ESCALATION_PHASE_LEASE_SECONDS)
+LEASE = durable.LeaseTerms("ESCALATION_PHASE_LEASE_SECONDS", "ESCALATION_PHASE_MAX_ATTEMPTS")
 
 
 # --- entering a phase ---------------------------------------------------------------------------
@@ -92,14 +92,9 @@ def ladder_cut_short(*, escalation_id: int, reason: str) -> bool:
             return False
         now = timezone.now()
         for run in PhaseRun.objects.filter(escalation=escalation, outcome=Outcome.RUNNING):
-            run.outcome, run.detail, run.finished_at, run.lease_expires_at = (
-                Outcome.SKIPPED,
-                reason,
-                now,
-                None,
-            )
+            run.outcome, run.detail, run.finished_at = Outcome.SKIPPED, reason, now
             run.duration_ms = int((now - run.started_at).total_seconds() * 1000)
-            run.save()
+            durable.release_row(run)
         escalation.priority = max(escalation.priority, Escalation.Priority.HIGH)
         escalation.save(update_fields=["priority", "updated_at"])
         ladder_enter(escalation=escalation, phase=P.HUMAN)
@@ -110,32 +105,24 @@ def ladder_cut_short(*, escalation_id: int, reason: str) -> bool:
 
 
 def _phase_claim(escalation_id: int, phase: str) -> tuple[Escalation, PhaseRun] | None:
-    now = timezone.now()
     with transaction.atomic():
-        escalation = (
-            Escalation.objects.select_for_update(of=("self",))
-            .select_related("account", "conversation")
-            .filter(pk=escalation_id)
-            .first()
-        )
+        # The escalation's lock guards its phase run too (which may not exist yet).
+        escalation = durable.lock(Escalation.objects.select_related("account", "conversation"), escalation_id)
         if escalation is None or escalation.status != Escalation.Status.LADDER or escalation.phase != phase:
             return None  # finished, moved on, or never meant for this phase
         run, _ = PhaseRun.objects.get_or_create(escalation=escalation, phase=phase)
         if run.outcome != Outcome.RUNNING:
             return None
-        held = run.lease_expires_at is not None and run.lease_expires_at > now
-        waiting = run.attempts and run.lease_expires_at is None  # a consultation run is under way
-        if run.attempts and (held or waiting):
+        # Held by a live worker, or (no lease after an attempt) waiting on a consultation run.
+        if run.attempts and durable.lease_state(run) != durable.LeaseState.EXPIRED:
             return None
-        if run.attempts >= settings.ESCALATION_PHASE_MAX_ATTEMPTS:
+        if LEASE.exhausted(run.attempts):
             result = PhaseResult(
                 Outcome.FAILED, f"Interrupted {run.attempts} times (the worker stopped); given up."
             )
             _finish(escalation, run, result)
             return None
-        run.attempts += 1
-        run.lease_expires_at = _lease()
-        run.save(update_fields=["attempts", "lease_expires_at"])
+        durable.claim(run, terms=LEASE)
     return escalation, run
 
 
@@ -146,13 +133,20 @@ def phase_run(*, escalation_id: int, phase: str) -> None:
         return
     escalation, run = claimed
     started = time.monotonic()
-    heartbeat = _PhaseHeartbeat(run)
+    # Renewed only while running with a lease: a consultation waiting on its run has none.
+    heartbeat = durable.Heartbeat(
+        PhaseRun.objects.filter(
+            pk=run.pk, attempts=run.attempts, outcome=Outcome.RUNNING, lease_expires_at__isnull=False
+        ),
+        terms=LEASE,
+        name=f"phase-lease-{run.pk}",
+    )
     heartbeat.start()
     try:
         result = PHASES[phase](escalation=escalation, run=run)
     except OperationalError:
         # The database hiccuped: give the phase back so the task's retry can take it at once.
-        PhaseRun.objects.filter(pk=run.pk, attempts=run.attempts).update(lease_expires_at=timezone.now())
+        durable.expire(PhaseRun.objects.filter(pk=run.pk, attempts=run.attempts))
         raise
     except Exception as exc:
         # A phase that cannot run must not strand the request: record why and go on up.
@@ -170,32 +164,6 @@ def phase_run(*, escalation_id: int, phase: str) -> None:
     if result.waiting:
         return
     phase_finish(escalation_id=escalation_id, phase=phase, attempt=run.attempts, result=result)
-
-
-class _PhaseHeartbeat(threading.Thread):
-    """Renews the phase's lease while this attempt runs (a slow model call included), so
-    only a phase whose worker really stopped is taken over."""
-
-    def __init__(self, run: PhaseRun) -> None:
-        super().__init__(name=f"phase-lease-{run.pk}", daemon=True)
-        self.run_id, self.attempt = run.pk, run.attempts
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        try:
-            while not self.stopped.wait(settings.ESCALATION_PHASE_LEASE_SECONDS / 3):
-                # Only while running with a lease: a consultation waiting on its run has none.
-                PhaseRun.objects.filter(
-                    pk=self.run_id,
-                    attempts=self.attempt,
-                    outcome=Outcome.RUNNING,
-                    lease_expires_at__isnull=False,
-                ).update(lease_expires_at=_lease())
-        finally:
-            connections.close_all()  # this thread's own connection
-
-    def stop(self) -> None:
-        self.stopped.set()
 
 
 def phase_finish(*, escalation_id: int, phase: str, attempt: int | None, result: PhaseResult) -> bool:
@@ -227,8 +195,7 @@ def _finish(escalation: Escalation, run: PhaseRun, result: PhaseResult) -> None:
     run.score = result.score
     run.finished_at = now
     run.duration_ms = int((now - run.started_at).total_seconds() * 1000)
-    run.lease_expires_at = None
-    run.save()
+    durable.release_row(run)
     if result.outcome == Outcome.RESOLVED:
         _resolve_by_phase(escalation, run, result, now)
     elif result.outcome == Outcome.QUEUED:
@@ -293,8 +260,6 @@ def phase_quick_fix(*, escalation: Escalation, run: PhaseRun) -> PhaseResult:
     )
     if match.similarity < threshold:
         return PhaseResult(Outcome.FELL_THROUGH, summary + ": not close enough.", score=match.similarity)
-    from django.db.models import F
-
     type(match.pattern).objects.filter(pk=match.pattern.pk).update(times_used=F("times_used") + 1)
     return PhaseResult(
         Outcome.RESOLVED,
@@ -357,25 +322,30 @@ PHASES: dict[str, Callable[..., PhaseResult]] = {
 # --- recovery ----------------------------------------------------------------------------------
 
 
-def ladder_recover() -> list[int]:
-    """Queue again every phase whose worker died (lease passed) or whose task never ran;
-    returns the escalations' ids. Safe anywhere, any time: the claim lets one attempt run."""
+def phase_orphans() -> list[int]:
+    """Escalations on the ladder whose current phase's worker died (lease passed) or whose
+    phase task never ran (no attempt, and nothing changed for longer than a lease)."""
+    current = PhaseRun.objects.filter(escalation=OuterRef("pk"), phase=OuterRef("phase"))
+    on_ladder = Escalation.objects.filter(status=Escalation.Status.LADDER)
+    dead = on_ladder.filter(
+        Exists(current.filter(durable.orphans(terms=LEASE, running=Q(outcome=Outcome.RUNNING))))
+    )
+    never_ran = on_ladder.filter(updated_at__lte=LEASE.stale_before()).exclude(
+        Exists(current.filter(attempts__gt=0))
+    )
+    return sorted(set(dead.values_list("pk", flat=True)) | set(never_ran.values_list("pk", flat=True)))
+
+
+def phase_resend(escalation_id: int) -> bool:
+    """Queue the escalation's current phase again; its claim lets one attempt run."""
     from escalations.tasks import run_phase
 
-    now = timezone.now()
-    stale = now - timedelta(seconds=settings.ESCALATION_PHASE_LEASE_SECONDS)
-    due: list[tuple[int, str]] = []
-    for escalation in Escalation.objects.filter(status=Escalation.Status.LADDER).only(
-        "pk", "phase", "updated_at"
-    ):
-        run = PhaseRun.objects.filter(escalation=escalation, phase=escalation.phase).first()
-        orphaned = run is not None and run.outcome == Outcome.RUNNING and run.lease_expires_at is not None
-        orphaned = orphaned and run.lease_expires_at <= now
-        never_ran = (run is None or run.attempts == 0) and escalation.updated_at <= stale
-        if orphaned or never_ran:
-            due.append((escalation.pk, escalation.phase))
-    for escalation_id, phase in due:
-        transaction.on_commit(lambda e=escalation_id, p=phase: run_phase.delay(e, p))
-    from escalations.consultation import consultations_recover
-
-    return [e for e, _ in due] + consultations_recover()
+    phase = (
+        Escalation.objects.filter(pk=escalation_id, status=Escalation.Status.LADDER)
+        .values_list("phase", flat=True)
+        .first()
+    )
+    if phase is None:
+        return False  # it left the ladder since it was found
+    transaction.on_commit(lambda: run_phase.delay(escalation_id, phase))
+    return True

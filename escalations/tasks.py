@@ -1,11 +1,10 @@
 """Celery tasks of the ladder: each takes ids, declares its retries and calls one service."""
 
 from celery import shared_task
-from celery.signals import worker_ready
 from django.db import OperationalError
 
 from escalations.consultation import consultation_collect
-from escalations.ladder import ladder_recover, phase_run
+from escalations.ladder import phase_run
 from escalations.notifications import escalation_email_send
 from escalations.triggers import feedback_inspect, reply_inspect
 
@@ -35,13 +34,3 @@ def collect_consultation(escalation_id: int) -> None:
 @shared_task(autoretry_for=(Exception,), retry_backoff=30, retry_backoff_max=900, max_retries=8)
 def email_operators(escalation_id: int) -> None:
     escalation_email_send(escalation_id=escalation_id)
-
-
-@shared_task
-def recover_ladder() -> list[int]:
-    return ladder_recover()
-
-
-@worker_ready.connect
-def recover_on_start(**_kwargs) -> None:
-    recover_ladder.delay()

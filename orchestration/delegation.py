@@ -20,7 +20,8 @@ from agents.tools.builtin import ToolFailed
 from agents.tools.registry import ToolContext, register
 from conversations.models import Conversation, Message
 from orchestration.models import WorkflowRun
-from orchestration.services import run_create, run_execute_inline
+from orchestration.runner import run_execute_inline
+from orchestration.services import run_create
 
 MAX_DELEGATED_TASKS = 5
 

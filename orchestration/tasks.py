@@ -1,17 +1,11 @@
 """Celery tasks of runs: each takes ids and calls one service."""
 
 from celery import shared_task
-from celery.signals import worker_ready
 from django.conf import settings
 from django.db import OperationalError
 
-from orchestration.services import (
-    TaskRetryable,
-    retry_delay,
-    run_aggregate,
-    runs_recover_orphaned,
-    task_execute,
-)
+from orchestration.engine import run_aggregate
+from orchestration.runner import TaskRetryable, retry_delay, task_execute
 
 
 @shared_task(
@@ -38,14 +32,3 @@ def execute_task(self, task_run_id: int) -> None:
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=10)
 def aggregate_run(run_id: int) -> None:
     run_aggregate(run_id=run_id)
-
-
-@shared_task
-def recover_orphaned_runs() -> list[int]:
-    return runs_recover_orphaned()
-
-
-@worker_ready.connect
-def recover_runs_on_start(**_kwargs) -> None:
-    # A worker that starts after a crash re-sends the unfinished tasks the dead one left.
-    recover_orphaned_runs.delay()

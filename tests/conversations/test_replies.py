@@ -8,8 +8,9 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
+import durable
 from conversations.models import Message
-from conversations.replies import replies_recover_orphaned, reply_generate
+from conversations.replies import reply_generate
 from conversations.services import conversation_start, message_send, reply_cancel
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -93,7 +94,7 @@ def test_an_orphaned_reply_is_recovered_and_restarted_from_scratch(ask):
         status=Message.Status.STREAMING, attempts=1, content="w1 w2 ",
         lease_expires_at=timezone.now() - timedelta(seconds=1),
     )  # fmt: skip
-    assert replies_recover_orphaned() == [reply.pk]
+    assert durable.recover("reply") == [reply.pk]
     reply_generate(message_id=reply.pk)
     reply.refresh_from_db()
     assert reply.status == Message.Status.COMPLETE
@@ -120,7 +121,7 @@ def test_recovery_ignores_finished_and_live_replies(ask):
     Message.objects.filter(pk=live.pk).update(
         status=Message.Status.STREAMING, lease_expires_at=timezone.now() + timedelta(minutes=1)
     )
-    assert replies_recover_orphaned() == []
+    assert durable.recover("reply") == []
 
 
 def test_stop_during_streaming_keeps_what_was_written_and_stops_the_model(ask):
@@ -170,7 +171,7 @@ def test_a_reply_waiting_on_a_slow_model_keeps_its_lease(ask, settings):
     time.sleep(1.2)  # two leases' worth, with no text flowing
     reply.refresh_from_db()
     assert reply.status == Message.Status.STREAMING and reply.content == ""
-    assert replies_recover_orphaned() == []  # still alive: not taken away
+    assert durable.recover("reply") == []  # still alive: not taken away
     worker.join(timeout=10)
     reply.refresh_from_db()
     assert (reply.status, reply.content, reply.attempts, reply.interruptions) == ("complete", "w1", 1, 0)

@@ -76,7 +76,7 @@ def chat_turn(account, user, text: str, conversation=None) -> Message:
 def climb(escalation: Escalation, *, max_steps: int = 6) -> Escalation:
     """Run the ladder's phases in this process until the escalation leaves the ladder
     (the consultation's consensus run runs inline, on threads, as the orchestration app does)."""
-    from orchestration.services import run_execute_inline
+    from orchestration.runner import run_execute_inline
 
     for _ in range(max_steps):
         escalation.refresh_from_db()

@@ -7,10 +7,11 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+import durable
 from conversations.models import Message
 from conversations.services import message_feedback_set
 from escalations.consultation import consultation_collect
-from escalations.ladder import ladder_recover, phase_run
+from escalations.ladder import phase_run
 from escalations.models import AgentConsultation, Escalation, LearnedPattern, PhaseRun
 from escalations.services import policy_for_account
 from escalations.triggers import feedback_inspect, reply_inspect
@@ -374,7 +375,7 @@ def test_a_redelivered_phase_task_does_nothing_and_a_dead_workers_phase_resumes(
     assert run.outcome == "running" and run.attempts == 1
     # ...until the lease passes; then recovery queues it again and it runs to the end.
     PhaseRun.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
-    assert ladder_recover() == [escalation.pk]
+    assert durable.recover("escalation_phase") == [escalation.pk]
     phase_run(escalation_id=escalation.pk, phase="research")
     run.refresh_from_db()
     escalation.refresh_from_db()

@@ -287,12 +287,13 @@ def test_recovery_starts_a_run_whose_start_was_lost_and_only_that(account, trio,
 
     from django.utils import timezone
 
-    from orchestration.services import run_create, runs_recover_orphaned
+    import durable
+    from orchestration.services import run_create
 
     lost = run_create(account=account, mode="parallel", tasks=[_task("alpha", "@alpha: say recovered")])
     fresh = run_create(account=account, mode="parallel", tasks=[_task("alpha", "x")])
     WorkflowRun.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(minutes=1))
-    runs_recover_orphaned()
+    durable.recover_all()
     lost.refresh_from_db()
     fresh.refresh_from_db()
     assert lost.status == "completed" and lost.tasks.get().result == "recovered"
@@ -301,7 +302,8 @@ def test_recovery_starts_a_run_whose_start_was_lost_and_only_that(account, trio,
 
 def test_the_backoff_doubles_with_each_attempt(account, trio, settings):
     from orchestration.models import TaskRun
-    from orchestration.services import retry_delay, run_create
+    from orchestration.runner import retry_delay
+    from orchestration.services import run_create
 
     settings.ORCHESTRATION_RETRY_BACKOFF_SECONDS = 1.5
     task = run_create(account=account, mode="parallel", tasks=[_task("alpha", "x")]).tasks.get()
