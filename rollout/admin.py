@@ -10,13 +10,13 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from accounts.models import Membership
+from rollout.forms import PercentageField
 from rollout.models import AccountFlag, Flag, FlagChange, FlagOverride, ShadowPair
 from rollout.services import (
     GatesRefused,
     flag_create,
     flag_override_set,
     flag_update,
-    percentage_clean,
 )
 
 REASON_HELP = "Why: required, kept in the history."
@@ -30,17 +30,10 @@ class ReasonAdminForm(forms.ModelForm):
     override_gates = forms.BooleanField(
         required=False, label="Advance even if a gate fails (the reason is audited)"
     )
+    # Blank inherits the flag's percentage in an account; the flag's own is required below.
+    percentage = PercentageField(required=False)
     request: HttpRequest | None = None
     CHANGE_FIELDS: tuple[str, ...] = ("enabled", "phase", "percentage")
-
-    def clean_percentage(self):
-        value = self.cleaned_data.get("percentage")
-        if value is None:
-            return value
-        try:
-            return percentage_clean(value)
-        except ValidationError as error:
-            raise ValidationError(error.message_dict["percentage"]) from None
 
     def flag_changes(self) -> dict:
         return {
@@ -81,6 +74,7 @@ class ReasonAdminForm(forms.ModelForm):
 
 
 class FlagAdminForm(ReasonAdminForm):
+    percentage = PercentageField(initial=0)
     CHANGE_FIELDS = ("description", "enabled", "phase", "percentage", "group_id", "gates")
 
     class Meta:

@@ -5,8 +5,26 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from rollout.models import Phase
+from rollout.services import percentage_clean
+
+
+class PercentageField(forms.Field):
+    """0 to 100 with at most one decimal, typed as a plain number: ``forms.DecimalField`` also
+    takes "1e2" (as 100), so the text goes through ``percentage_clean``, as the API and the
+    command's values do."""
+
+    widget = forms.NumberInput(attrs={"min": "0", "max": "100", "step": "0.1"})
+
+    def to_python(self, value) -> Decimal | None:
+        if value in self.empty_values:
+            return None
+        try:
+            return percentage_clean(str(value))
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["percentage"], code="invalid") from None
 
 
 class ReasonMixin(forms.Form):
@@ -21,14 +39,9 @@ class FlagChangeForm(ReasonMixin):
     """Phase, percentage and kill switch for the account; blank fields stay as they are."""
 
     phase = forms.ChoiceField(choices=[("", "(keep)"), *Phase.choices], required=False)
-    percentage = forms.DecimalField(
+    percentage = PercentageField(
         required=False,
-        min_value=Decimal("0"),
-        max_value=Decimal("100"),
-        decimal_places=1,
-        max_digits=4,
         help_text="0 to 100. In shadow: the share of users answered in the background.",
-        error_messages={"invalid": "The percentage must be a number from 0 to 100."},
     )
     switch = forms.ChoiceField(
         choices=[

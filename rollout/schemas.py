@@ -58,7 +58,8 @@ class FlagPatchIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     phase: str | None = Field(None, description="off, shadow, canary, partial or full.")
-    percentage: float | None = Field(None, description="0 to 100, at most one decimal.")
+    # Strict: a JSON number only; true and strings such as "1e2" are refused, not read as numbers.
+    percentage: float | None = Field(None, strict=True, description="0 to 100, at most one decimal.")
     enabled: bool | None = Field(None, description="false turns the kill switch on.")
     reason: str = Field(..., description="Why: required, kept in the history.")
     override_gates: bool = Field(False, description="Advance although a gate fails (admins; audited).")

@@ -6,6 +6,7 @@ Rollout page, the API, the management command), goes through ``flag_update`` or
 from __future__ import annotations
 
 import logging
+import re
 from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -40,10 +41,16 @@ class GatesRefused(ValidationError):
         self.results = results
 
 
+PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+
+
 def percentage_clean(value) -> Decimal:
     """0 to 100 with at most one decimal, from a number or a string; a ValidationError says why not."""
     if isinstance(value, bool) or value is None or value == "":
         raise ValidationError({"percentage": "The percentage must be a number from 0 to 100."})
+    if isinstance(value, str) and not PLAIN_NUMBER.fullmatch(value.strip()):
+        # Decimal() also reads "1e2", "NaN" and "Infinity"; a typed percentage is digits only.
+        raise ValidationError({"percentage": f"'{value}' is not a plain number; give 0 to 100, e.g. 12.5."})
     try:
         number = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
