@@ -9,7 +9,7 @@ from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.text import slugify
@@ -30,7 +30,7 @@ def operator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not request.membership.is_operator:
-            return HttpResponse("Analytics are for the account's operators and admins.", status=403)
+            raise PermissionDenied("Analytics are for the account's operators and admins.")
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -118,17 +118,15 @@ def alerts_page(request: HttpRequest) -> HttpResponse:
     return render(request, "analytics/alerts.html", context)
 
 
-def _admin_only(request: HttpRequest) -> HttpResponse | None:
+def _require_admin(request: HttpRequest) -> None:
     if not request.membership.is_admin:
-        return HttpResponse("Only the account's admins may change alert rules.", status=403)
-    return None
+        raise PermissionDenied("Only the account's admins may change alert rules.")
 
 
 @require_POST
 @operator_required
 def alert_rules_defaults(request: HttpRequest) -> HttpResponse:
-    if (refused := _admin_only(request)) is not None:
-        return refused
+    _require_admin(request)
     added = alert_rules_install_defaults(account=request.account)
     messages.success(request, f"Added {added} default rule{'s' if added != 1 else ''}.")
     return redirect("analytics:alerts")
@@ -137,8 +135,7 @@ def alert_rules_defaults(request: HttpRequest) -> HttpResponse:
 @require_POST
 @operator_required
 def alert_rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    if (refused := _admin_only(request)) is not None:
-        return refused
+    _require_admin(request)
     rule = alert_rule_get(account=request.account, pk=pk)
     if rule is None:
         raise Http404("No such rule.")

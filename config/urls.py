@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from config.api import api
+from config.views import favicon
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="conversations:chat", permanent=False)),
@@ -15,4 +16,5 @@ urlpatterns = [
     path("healthz", include("health.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("favicon.ico", favicon),
 ]
