@@ -133,5 +133,7 @@ def shadow_pairs_for_account(*, account: Account, limit: int = 20) -> QuerySet[S
     return (
         ShadowPair.objects.filter(shadow__served__account=account)
         .select_related("question", "legacy_reply__agent", "shadow_reply__agent", "shadow__served__user")
+        # The shadow's intended (simulated) actions, shown beside the answers.
+        .prefetch_related("shadow_reply__turn__tool_calls")
         .order_by("-created_at", "-id")[:limit]
     )

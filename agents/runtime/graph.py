@@ -336,11 +336,12 @@ class TurnRunner:
         """Record what a gated tool would have done in a hidden run, and tell the agent it did
         not happen, so it goes on as it would after the call without anything acting."""
         run = self.conversation.get_purpose_display().lower().removesuffix(" (hidden)")
+        run = f"{'an' if run[:1] in set('aeiou') else 'a'} {run}"
         result = {
             "not_executed": True,
             "tool": tool.slug,
             "arguments": arguments,
-            "note": f"would call {tool.slug} with these arguments (not executed: this is a {run})",
+            "note": f"would call {tool.slug} with these arguments (not executed: this is {run})",
         }
         ToolCall.objects.update_or_create(
             idempotency_key=call["key"],
