@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Account, Membership
@@ -143,7 +144,8 @@ def alert_notify(*, alert_id: int) -> bool:
                 message=(
                     f"{alert.message}.\n\nRule: {alert.rule.description}.\n"
                     f"Fired at {alert.fired_at:%Y-%m-%d %H:%M} UTC. It resolves by itself when the figure "
-                    "is back under the threshold; the analytics pages show it until then."
+                    "is back under the threshold; the analytics pages show it until then:\n"
+                    f"{settings.SITE_URL.rstrip('/')}{reverse('analytics:alerts')}\n"
                 ),
                 from_email=settings.DEFAULT_FROM_EMAIL,
                 recipient_list=recipients,

@@ -308,8 +308,22 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "agent-operations@localhost")
-# Absolute links in emails (the escalation queue) start with this.
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+
+
+def site_url_default(host: str, port: str) -> str:
+    """The address ``make run`` serves on (config.stack binds HOST and PORT), as a link."""
+    if host in {"", "0.0.0.0", "::"}:  # noqa: S104 - every interface: this machine answers on loopback
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address
+    return f"http://{host}:{port}"
+
+
+# Absolute links in emails (the escalation queue, alerts) start with this. Unset, they follow the
+# address the server was started on, so `PORT=8010 make run` does not send people to port 8000.
+SITE_URL = os.environ.get("SITE_URL") or site_url_default(
+    os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000")
+)
 
 # --- Escalations ----------------------------------------------------------------------
 

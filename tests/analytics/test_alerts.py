@@ -192,3 +192,13 @@ def test_an_alert_whose_email_never_went_out_is_sent_at_the_next_check(
     with django_capture_on_commit_callbacks(execute=True):
         rule_evaluate(rule=rule, now=NOW + timedelta(minutes=2))
     assert len(mail.outbox) == 1
+
+
+def test_the_alert_email_links_to_the_alerts_page_at_the_site_url(dataset, admin, settings):
+    from analytics.services import alert_notify
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.SITE_URL = "http://127.0.0.1:8010/"
+    alert = rule_evaluate(rule=_rule(dataset.account, AlertRule.Kind.CIRCULAR_HANDOFFS, 0), now=NOW)
+    assert alert_notify(alert_id=alert.pk) is True
+    assert "http://127.0.0.1:8010/analytics/alerts/\n" in mail.outbox[0].body
