@@ -5,6 +5,7 @@ from django.db import models
 
 from accounts.models import Account
 from agents.models import AgentInstance
+from durable.models import LeasedWork
 from rollout.arms import Arm
 
 
@@ -46,7 +47,7 @@ class Conversation(models.Model):
         return self.purpose != self.Purpose.CHAT
 
 
-class Message(models.Model):
+class Message(LeasedWork):
     class Role(models.TextChoices):
         USER = "user", "User"
         ASSISTANT = "assistant", "Assistant"
@@ -87,11 +88,10 @@ class Message(models.Model):
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="reply"
     )
     frames = models.PositiveIntegerField(default=0, help_text="Stream frames published.")
-    attempts = models.PositiveSmallIntegerField(default=0)
+    # attempts and lease_expires_at come from LeasedWork: a reply is durable work.
     interruptions = models.PositiveSmallIntegerField(
         default=0, help_text="Times a worker died while writing this reply."
     )
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
     cancel_requested = models.BooleanField(default=False)
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)

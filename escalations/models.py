@@ -13,6 +13,7 @@ from django.db import models
 from accounts.models import Account
 from agents.models import AgentInstance
 from conversations.models import Conversation, Message
+from durable.models import LeasedWork
 
 
 class Phase(models.TextChoices):
@@ -213,7 +214,7 @@ class Escalation(models.Model):
         self.resolution_due_at = now + timedelta(minutes=policy.resolution_sla_minutes)
 
 
-class PhaseRun(models.Model):
+class PhaseRun(LeasedWork):
     """One phase of one escalation: what it did, how it ended and how long it took."""
 
     class Outcome(models.TextChoices):
@@ -230,10 +231,8 @@ class PhaseRun(models.Model):
     detail = models.TextField(blank=True)
     answer = models.TextField(blank=True)
     score = models.FloatField(null=True, blank=True, help_text="Similarity, confidence or agreement.")
-    attempts = models.PositiveSmallIntegerField(default=0)
-    lease_expires_at = models.DateTimeField(
-        null=True, blank=True, help_text="A running phase whose worker stops renewing this is resumed."
-    )
+    # attempts and lease_expires_at (a running phase whose worker stops renewing it is
+    # resumed) come from LeasedWork.
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)

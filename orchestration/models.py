@@ -11,6 +11,7 @@ from django.db import models
 
 from accounts.models import Account
 from agents.models import AgentInstance
+from durable.models import LeasedWork
 
 
 class AgentCapability(models.Model):
@@ -139,7 +140,7 @@ class WorkflowRun(models.Model):
         return None
 
 
-class TaskRun(models.Model):
+class TaskRun(LeasedWork):
     Status = RunStatus
 
     run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="tasks")
@@ -155,15 +156,14 @@ class TaskRun(models.Model):
     status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.PENDING)
     result = models.TextField(blank=True)
     error = models.TextField(blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    # attempts and lease_expires_at (renewed while a worker runs the task; an expired lease
+    # means its worker died) come from LeasedWork.
     max_attempts = models.PositiveSmallIntegerField(default=3)
     timeout_seconds = models.FloatField(default=120)
     estimated_seconds = models.FloatField(default=0)
     estimated_cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=Decimal("0"))
     celery_task_id = models.CharField(max_length=64, blank=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
-    # Renewed while a worker runs the task; an expired lease means its worker died.
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     model = models.CharField(max_length=200, blank=True)
