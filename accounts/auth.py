@@ -17,6 +17,7 @@ from django.utils import timezone
 from ninja.security import HttpBearer
 
 from accounts.models import ApiToken
+from accounts.ratelimit import api_auth_failure_record, api_auth_throttle_check
 
 # last_used_at is written at most this often per token, not on every request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -67,8 +68,11 @@ class TokenAuth(HttpBearer):
     """``Authorization: Bearer <token>``; sets ``request.user`` to the token's user."""
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
+        # Refused before the lookup: an address guessing tokens learns nothing, even of a right one.
+        api_auth_throttle_check(request=request)
         api_token = api_token_authenticate(raw=token.strip())
         if api_token is None:
+            api_auth_failure_record(request=request)
             return None
         request.user = api_token.user
         return api_token

@@ -57,6 +57,13 @@ else:
             f"{' and '.join(missing)} must be set when DEBUG is off "
             "(set DJANGO_DEBUG=1 for local development)."
         )
+    # The same bar as Django's security.W009, enforced: a weak key lets anyone forge sessions.
+    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-"):
+        raise ImproperlyConfigured(
+            "SECRET_KEY is too weak for DEBUG off: it needs at least 50 characters, 5 of them "
+            "different, and no 'django-insecure-' prefix (python -c 'import secrets; "
+            "print(secrets.token_urlsafe(50))' makes one)."
+        )
 
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
@@ -71,6 +78,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "ninja",
+    "axes",
+    "csp",
     "accounts",
     "agents",
     "conversations",
@@ -83,6 +92,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "config.security_headers.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -91,8 +102,11 @@ MIDDLEWARE = [
     "accounts.middleware.CurrentAccountMiddleware",
     # Before any view or form reads the body: 413 when too large, 400 naming a field that is not text.
     "config.middleware.RequestBodyMiddleware",
+    "accounts.ratelimit.RateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lockout found during authentication into its response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -268,6 +282,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out username or address before a password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "conversations:chat"
 LOGOUT_REDIRECT_URL = "login"
@@ -293,9 +312,54 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads it to send X-CSRFToken
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-if not DEBUG:
-    SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
-    CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
+SECURE_REFERRER_POLICY = os.environ.get("SECURE_REFERRER_POLICY", "same-origin")
+# Served over HTTPS unless DEBUG is on or SECURE_COOKIES=0 (plain HTTP, as the tests run).
+HTTPS = not DEBUG and env_bool("SECURE_COOKIES", True)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS and env_bool("SECURE_SSL_REDIRECT", True)
+# A load balancer probes /healthz over plain HTTP; a redirect would read as "down".
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = []
+if not SECURE_HSTS_PRELOAD:
+    # Preloading is a commitment to the browsers' built-in list, hard to undo: opted into with
+    # SECURE_HSTS_PRELOAD=1, so check --deploy need not warn while it is off.
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
+# Behind a TLS-terminating proxy: "HTTP_X_FORWARDED_PROTO,https" trusts its header (only set
+# this when the proxy always sets or strips the header, or clients could claim HTTPS).
+_proxy_ssl_header = env_list("SECURE_PROXY_SSL_HEADER")
+if _proxy_ssl_header:
+    if len(_proxy_ssl_header) != 2:
+        raise ImproperlyConfigured(
+            "SECURE_PROXY_SSL_HEADER must be 'HEADER,value', e.g. HTTP_X_FORWARDED_PROTO,https"
+        )
+    SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header)
+
+# Content-Security-Policy (django-csp 4): scripts and styles only from our own static files, no
+# inline script or eval (htmx's allowEval is off too), sockets and fetches to this origin only.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Features the app never uses, refused to every frame (see config/security_headers.py).
+PERMISSIONS_POLICY = os.environ.get(
+    "PERMISSIONS_POLICY",
+    "accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
+    "magnetometer=(), microphone=(), payment=(), usb=()",
+)
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 # With the file backend (django.core.mail.backends.filebased.EmailBackend) each email is a
@@ -324,6 +388,34 @@ def site_url_default(host: str, port: str) -> str:
 SITE_URL = os.environ.get("SITE_URL") or site_url_default(
     os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000")
 )
+
+# --- Rate limits (counted in Redis through the cache, so shared by every process) -------
+
+# Login: django-axes locks a username, and separately an address, after this many failures;
+# the lock lasts LOGIN_LOCKOUT_SECONDS and restarts with each attempt made while locked.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
+AXES_ENABLED = env_bool("LOGIN_RATE_LIMIT", True)
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_CACHE = "default"
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = "accounts.ratelimit.login_cool_off"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.ratelimit.login_lockout_response"
+# Addresses are the socket's (REMOTE_ADDR; django-ipware is not installed, so no header is
+# trusted); behind a proxy, daphne --proxy-headers takes the client's from X-Forwarded-For.
+# API: this many failed bearer tokens from one address within the window, and every token
+# from it is refused with 429 until the window ends.
+API_AUTH_FAILURE_LIMIT = env_int("API_AUTH_FAILURE_LIMIT", 20)
+API_AUTH_FAILURE_WINDOW = env_int("API_AUTH_FAILURE_WINDOW", 300)
+# Chat: messages one user may send (page and API together) per window; 0 turns it off.
+CHAT_SEND_RATE_LIMIT = env_int("CHAT_SEND_RATE_LIMIT", 20)
+CHAT_SEND_RATE_WINDOW = env_int("CHAT_SEND_RATE_WINDOW", 60)
+
+# /healthz shows its details (each check, the escalation queue per account) to staff and to
+# a monitor sending this token as "Authorization: Bearer ..." or ?token=; empty: staff only.
+HEALTHZ_TOKEN = os.environ.get("HEALTHZ_TOKEN", "")
 
 # --- Escalations ----------------------------------------------------------------------
 

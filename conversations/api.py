@@ -8,6 +8,7 @@ from django.http import Http404, HttpRequest
 from ninja import Path, Router
 from ninja.errors import HttpError
 
+from accounts.ratelimit import chat_send_throttle
 from accounts.selectors import memberships_for_user
 from agents.api_selectors import agent_instance_for_account, membership_for_account_slug
 from conversations.models import Approval, Conversation, Message
@@ -88,6 +89,7 @@ def _send(
 
 @router.post("/accounts/{account}/agents/{agent}/chat", response=ChatOut, summary="Chat with one agent")
 def chat_with_agent(request: HttpRequest, account: str, agent: str, payload: ChatIn):
+    chat_send_throttle(user=request.user)
     membership = membership_for_account_slug(user=request.user, account_slug=account)
     if membership is None:
         raise Http404
@@ -119,6 +121,7 @@ def _chat_membership(request: HttpRequest, payload: ChatIn):
 def chat_message(request: HttpRequest, payload: ChatIn):
     """A new conversation is served by the arm the rollout flag gives you (the multi-agent
     system or the legacy single agent) and keeps it; ``arm`` in the response says which."""
+    chat_send_throttle(user=request.user)
     membership = _chat_membership(request, payload)
     if payload.conversation_id is not None:
         conversation = conversation_get(
@@ -134,6 +137,7 @@ def chat_message(request: HttpRequest, payload: ChatIn):
     summary="Send a message to the routed agents (account admins and users with an override)",
 )
 def chat_multi_agent(request: HttpRequest, payload: ChatIn):
+    chat_send_throttle(user=request.user)
     membership = _chat_membership(request, payload)
     conversation = None
     if payload.conversation_id is not None:  # another user's conversation is a 404 before anything

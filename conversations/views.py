@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import account_required
+from accounts.ratelimit import RateLimited, chat_send_throttle, rate_limited_response
 from conversations.selectors import (
     approval_for_user,
     conversation_get,
@@ -35,6 +36,16 @@ def _composer_error(request: HttpRequest, error: ValidationError, status: int) -
     response["HX-Retarget"] = "#composer-error"
     response["HX-Reswap"] = "innerHTML"
     return response
+
+
+def _composer_rate_limited(request: HttpRequest, error: RateLimited) -> HttpResponse:
+    if request.headers.get("HX-Request"):
+        response = render(request, "conversations/_composer_error.html", {"error": error.message}, status=429)
+        response["HX-Retarget"] = "#composer-error"
+        response["HX-Reswap"] = "innerHTML"
+        response["Retry-After"] = str(error.retry_after)
+        return response
+    return rate_limited_response(request, error)
 
 
 @require_GET
@@ -70,11 +81,14 @@ def conversation_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @account_required
 def conversation_create(request: HttpRequest) -> HttpResponse:
     try:
+        chat_send_throttle(user=request.user)
         with transaction.atomic():  # no empty conversation is left behind by bad input
             conversation = conversation_start(account=request.account, user=request.user)
             message_send(
                 conversation=conversation, user=request.user, content=request.POST.get("message", "")
             )
+    except RateLimited as error:
+        return _composer_rate_limited(request, error)
     except ValidationError as error:
         return _composer_error(request, error, status=400)
     url = reverse("conversations:conversation", args=[conversation.pk])
@@ -88,9 +102,12 @@ def conversation_create(request: HttpRequest) -> HttpResponse:
 def message_create(request: HttpRequest, pk: int) -> HttpResponse:
     conversation = conversation_get(account=request.account, user=request.user, pk=pk)
     try:
+        chat_send_throttle(user=request.user)
         question, reply = message_send(
             conversation=conversation, user=request.user, content=request.POST.get("message", "")
         )
+    except RateLimited as error:
+        return _composer_rate_limited(request, error)
     except ReplyInFlight as error:
         return _composer_error(request, error, status=409)
     except ValidationError as error:

@@ -53,15 +53,18 @@ def check_model() -> Check:
     return Check("model", health.ok, f"{health.model}: {health.detail}")
 
 
-def run_checks() -> dict:
+def run_checks(*, detailed: bool = True) -> dict:
+    """Liveness: ``status`` and the names of the failing components. ``detailed`` adds each
+    check's detail and the escalation queue, in total and per account: for staff and monitors
+    with HEALTHZ_TOKEN only, since they name accounts and internal errors."""
     checks = [check_database(), check_redis(), check_worker(), check_model()]
     failing = [c.name for c in checks if not c.ok]
-    return {
-        "status": "ok" if not failing else "error",
-        "failing": failing,
-        "checks": {c.name: asdict(c) for c in checks},
-        "escalations": escalation_queue(),
-    }
+    report = {"status": "ok" if not failing else "error", "failing": failing}
+    if detailed:
+        report["checks"] = {c.name: asdict(c) for c in checks}
+        report["escalations"] = escalation_queue()
+        report["escalations_by_account"] = escalation_queue_by_account()
+    return report
 
 
 def escalation_queue() -> dict:
@@ -71,4 +74,16 @@ def escalation_queue() -> dict:
     try:
         return queue_health()
     except Exception as exc:  # the database check above already says why
+        return {"error": str(exc)[:200]}
+
+
+def escalation_queue_by_account() -> dict:
+    """The queue of each account with any escalation, by account slug."""
+    from accounts.models import Account
+    from escalations.selectors import queue_health
+
+    try:
+        accounts = Account.objects.filter(escalations__isnull=False).distinct().order_by("slug")
+        return {account.slug: queue_health(account_id=account.pk) for account in accounts}
+    except Exception as exc:
         return {"error": str(exc)[:200]}

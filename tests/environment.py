@@ -14,9 +14,14 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ["DJANGO_DEBUG"] = "0"
-os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-only-for-the-test-suite-0123456789")
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 os.environ.setdefault("SECURE_COOKIES", "0")
+# Generous limits, so the suite's own bursts never trip them; the rate-limit tests set small
+# ones with override_settings.
+os.environ.setdefault("LOGIN_FAILURE_LIMIT", "1000")
+os.environ.setdefault("API_AUTH_FAILURE_LIMIT", "100000")
+os.environ.setdefault("CHAT_SEND_RATE_LIMIT", "100000")
 os.environ.setdefault("LLM_MODEL", "scripted/default")
 os.environ.setdefault("OFFLINE_MODEL_WORD_DELAY_SECONDS", "0")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

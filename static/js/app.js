@@ -44,4 +44,28 @@
     if (following) { scrollToBottom(); }
   });
   document.addEventListener("DOMContentLoaded", scrollToBottom);
+
+  // Behaviours that would otherwise be inline attributes, which the Content-Security-Policy
+  // refuses (script-src 'self', style-src 'self').
+
+  // <select data-submit-on-change>: the account switcher submits as soon as one is picked.
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target.matches && target.matches("select[data-submit-on-change]") && target.form) {
+      target.form.submit();
+    }
+  });
+
+  // Progress bars carry their width as data-percent; set through the CSSOM, which CSP allows.
+  function sizeProgressBars(root) {
+    if (!root.querySelectorAll) { return; }
+    var bars = Array.prototype.slice.call(root.querySelectorAll(".run-progress-bar[data-percent]"));
+    if (root.matches && root.matches(".run-progress-bar[data-percent]")) { bars.push(root); }
+    bars.forEach(function (bar) {
+      bar.style.width = Math.max(0, Math.min(100, Number(bar.dataset.percent) || 0)) + "%";
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { sizeProgressBars(document); });
+  // htmx:load fires for all content htmx adds: swaps, out-of-band swaps and socket messages.
+  document.addEventListener("htmx:load", function (event) { sizeProgressBars(event.target); });
 })();

@@ -6,6 +6,8 @@ import pytest
 
 from config.settings import celery_broker_url
 
+STRONG_KEY = "k3y-" + "0123456789abcdefghij" * 3
+
 
 def _import_settings(**env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_DEBUG"}}
@@ -22,7 +24,7 @@ def _import_settings(**env: str) -> subprocess.CompletedProcess:
     ("env", "named"),
     [
         ({"ALLOWED_HOSTS": "example.com"}, "SECRET_KEY"),
-        ({"SECRET_KEY": "x" * 50}, "ALLOWED_HOSTS"),
+        ({"SECRET_KEY": STRONG_KEY}, "ALLOWED_HOSTS"),
     ],
 )
 def test_debug_off_refuses_to_start_without_required_variables(env, named):
@@ -32,7 +34,7 @@ def test_debug_off_refuses_to_start_without_required_variables(env, named):
 
 
 def test_debug_off_starts_with_both_variables():
-    result = _import_settings(SECRET_KEY="x" * 50, ALLOWED_HOSTS="example.com")
+    result = _import_settings(SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="example.com")
     assert result.returncode == 0, result.stderr
 
 

@@ -102,14 +102,17 @@ def test_no_operator_email_is_said_plainly(queued):
     assert escalation_email_send(escalation_id=queued.pk) == "no_recipients"
 
 
-def test_healthz_includes_the_queue(queued, client):
+def test_healthz_includes_the_queue_for_staff(queued, client, admin_user):
     Escalation.objects.filter(pk=queued.pk).update(
         queued_at=timezone.now() - timedelta(hours=2),
         first_response_due_at=timezone.now() - timedelta(hours=1),
     )
-    body = client.get("/healthz").json()["escalations"]
+    client.force_login(admin_user)  # the queue's figures are not public
+    report = client.get("/healthz").json()
+    body = report["escalations"]
     assert body["open"] == 1 and body["unclaimed"] == 1
     assert body["oldest_age_seconds"] >= 7200 and body["sla_breaches"] == 1
+    assert report["escalations_by_account"][queued.account.slug]["open"] == 1
 
 
 async def test_a_persons_reply_is_appended_to_the_users_open_chat(queued, member, operator):

@@ -2,9 +2,21 @@ import pytest
 
 pytestmark = pytest.mark.django_db
 
+TOKEN = "monitor-token-for-the-health-tests"
+
+
+@pytest.fixture(autouse=True)
+def _healthz_token(settings):
+    settings.HEALTHZ_TOKEN = TOKEN
+
+
+def details(client):
+    """The detailed report, as a monitor holding the token reads it."""
+    return client.get("/healthz", headers={"Authorization": f"Bearer {TOKEN}"})
+
 
 def test_without_a_worker_healthz_is_503_and_names_the_worker(client):
-    response = client.get("/healthz")
+    response = details(client)
     assert response.status_code == 503
     body = response.json()
     assert body["failing"] == ["worker"]
@@ -15,7 +27,7 @@ def test_without_a_worker_healthz_is_503_and_names_the_worker(client):
 
 def test_an_unreachable_redis_is_named(client, settings, tmp_path):
     settings.REDIS_URL = f"unix://{tmp_path}/nothing.sock"
-    body = client.get("/healthz").json()
+    body = details(client).json()
     assert "redis" in body["failing"]
     assert body["checks"]["redis"]["detail"]
 
@@ -23,7 +35,7 @@ def test_an_unreachable_redis_is_named(client, settings, tmp_path):
 def test_a_model_without_credentials_is_named(client, settings, monkeypatch):
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     settings.LLM_MODEL = "anthropic/claude-sonnet-4-5"
-    body = client.get("/healthz").json()
+    body = details(client).json()
     assert "model" in body["failing"]
     assert "ANTHROPIC_API_KEY" in body["checks"]["model"]["detail"]
 

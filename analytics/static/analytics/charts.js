@@ -53,6 +53,16 @@
     });
   }
 
+  // Choosing a preset window redraws at once; "Custom…" waits for the dates and Apply. A custom
+  // event rather than an htmx trigger filter, which htmx would evaluate (CSP allows no eval).
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target.name === "window" && target.value !== "custom" && target.form &&
+        target.form.classList.contains("window-form") && window.htmx) {
+      window.htmx.trigger(target.form, "window-change");
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", function () { draw(document); });
   document.addEventListener("htmx:afterSettle", function (event) { draw(event.target); syncTabs(); });
   document.addEventListener("htmx:historyRestore", function () { draw(document); syncTabs(); });
