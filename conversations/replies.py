@@ -23,6 +23,7 @@ import durable
 from agents.llm.gateway import LLMError, StreamResult
 from conversations.models import Message
 from conversations.realtime import frame_event, message_event, publish
+from conversations.signals import reply_finished, send_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -199,9 +200,7 @@ def reply_generate(*, message_id: int) -> None:
         _pause_owned(reply)
         return
     _finish_owned(reply, status=outcome.status, error=outcome.error, result=outcome.usage)
-    from escalations.tasks import inspect_reply  # does the finished reply need escalating?
-
-    transaction.on_commit(lambda: inspect_reply.delay(reply.pk))
+    send_on_commit(reply_finished, message_id=reply.pk)  # the escalation ladder listens
 
 
 def _pause_owned(reply: Message) -> None:

@@ -16,6 +16,7 @@ from agents.selectors import agent_default_for_account
 from conversations.models import Approval, Conversation, Message, ToolGrant
 from conversations.realtime import message_event, publish
 from conversations.selectors import reply_in_flight
+from conversations.signals import feedback_given, send_on_commit
 from rollout.services import shadow_start
 
 
@@ -236,8 +237,6 @@ def message_post(
 def message_feedback_set(*, message: Message, user: AbstractBaseUser, feedback: str) -> Message:
     """Thumbs up or down (or "" to take it back) on a finished assistant reply, by the
     conversation's owner. A thumbs-down asks the escalation ladder to look at it."""
-    from escalations.tasks import inspect_feedback
-
     if feedback not in {"", *Message.Feedback.values}:
         raise ValidationError({"feedback": "Feedback is 'up', 'down' or '' (none)."})
     if message.role != Message.Role.ASSISTANT or message.status != Message.Status.COMPLETE:
@@ -247,6 +246,5 @@ def message_feedback_set(*, message: Message, user: AbstractBaseUser, feedback: 
     message.feedback = feedback
     message.feedback_at = timezone.now() if feedback else None
     message.save(update_fields=["feedback", "feedback_at", "updated_at"])
-    message_id = message.pk
-    transaction.on_commit(lambda: inspect_feedback.delay(message_id))
+    send_on_commit(feedback_given, message_id=message.pk)
     return message
