@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "escalations",
     "analytics",
     "health",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -1,4 +1,4 @@
-"""The demo account: what ``seed_demo`` creates (idempotently)."""
+"""The demo account: what ``seed_demo`` creates (idempotently), across every app."""
 
 from __future__ import annotations
 

@@ -2,9 +2,9 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 
-from accounts.demo import DEMO_PASSWORD
 from accounts.models import Account, Membership
 from agents.models import AgentInstance, KnowledgeArticle
+from demo.seed import DEMO_PASSWORD
 
 pytestmark = pytest.mark.django_db
 

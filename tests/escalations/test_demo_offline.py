@@ -4,8 +4,8 @@ problem at Phase 1."""
 
 import pytest
 
-from accounts.demo import demo_seed
 from accounts.models import Membership
+from demo.seed import demo_seed
 from escalations.triggers import reply_inspect
 from tests.escalations.conftest import chat_turn, climb
 

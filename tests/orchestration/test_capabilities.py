@@ -105,7 +105,7 @@ def test_a_capability_task_is_answered_by_the_chosen_agent(account, capabilities
 
 
 def test_the_demo_agents_have_capabilities(db):
-    from accounts.demo import demo_seed
+    from demo.seed import demo_seed
 
     account = demo_seed().account
     names = set(AgentCapability.objects.filter(agent__account=account).values_list("agent__slug", flat=True))
