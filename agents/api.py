@@ -1,7 +1,8 @@
 """The agents API: workflow templates, and each account's agents.
 
 Account routes answer 404 to anyone who is not a member of the account, whether or not it
-exists; members without the admin role may read but get 403 on writes.
+exists; members without the admin role may read but get 403 on writes, and read an agent
+without its internals (prompt, model, configuration, tools, hand-offs, routing examples: null).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from agents.api_selectors import (
     membership_for_account_slug,
 )
 from agents.models import AgentInstance
-from agents.schemas import AgentIn, AgentOut, AgentTemplateOut
+from agents.schemas import SHOWS_INTERNALS, AgentIn, AgentOut, AgentTemplateOut
 from agents.services import agent_instance_create, agent_instance_delete, agent_instance_update
 
 router = Router(tags=["agents"])
@@ -30,6 +31,8 @@ def _membership(request: HttpRequest, account: str, *, admin: bool = False) -> M
         raise Http404
     if admin and not membership.is_admin:
         raise HttpError(403, "Only the account's admins may change its agents.")
+    # Read by AgentOut's resolvers, which null the internals for everyone else.
+    setattr(request, SHOWS_INTERNALS, membership.is_admin)
     return membership
 
 

@@ -3,7 +3,6 @@ outside the account, and another account's escalations, 404)."""
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
 from ninja import Query, Router, Schema, Status
@@ -23,7 +22,7 @@ from escalations.schemas import (
     ReplyIn,
     ResolveIn,
 )
-from escalations.selectors import escalations_filtered, queue_health, sla_clocks
+from escalations.selectors import escalations_filtered, operators_for_account, queue_health, sla_clocks
 from escalations.services import (
     EscalationConflict,
     escalation_assign,
@@ -156,7 +155,10 @@ def escalations_claim(request: HttpRequest, account: str, escalation_id: int):
 def escalations_assign(request: HttpRequest, account: str, escalation_id: int, payload: AssignIn):
     membership = _operator(request, account)
     escalation = _escalation(membership, escalation_id)
-    assignee = get_user_model().objects.filter(username=payload.assignee).first()
+    # Looked up among the account's operators only, so a user of another account, a member who
+    # is not an operator and a name nobody has all get the same answer: nothing about who exists.
+    operators = operators_for_account(account_id=membership.account_id)
+    assignee = operators.filter(username=payload.assignee).first()
     if assignee is None:
         raise ValidationError({"assignee": f"No operator of this account is called {payload.assignee!r}."})
     _act(lambda: escalation_assign(escalation=escalation, user=request.user, assignee=assignee))

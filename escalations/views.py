@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -160,7 +159,9 @@ def claim(request: HttpRequest, pk: int) -> HttpResponse:
 @operator_required
 def assign(request: HttpRequest, pk: int) -> HttpResponse:
     raw = request.POST.get("assignee", "")
-    assignee = get_user_model().objects.filter(pk=int(raw)).first() if raw.isdigit() else None
+    # Only the account's operators are found: anyone else is answered as if nobody had that id.
+    operators = operators_for_account(account_id=request.account.pk)
+    assignee = operators.filter(pk=int(raw)).first() if raw.isdigit() else None
     if assignee is None:
         escalation_get(account=request.account, pk=pk)  # 404 before 400 for another account's
         return _action_error(request, ValidationError("Choose an operator to assign it to."), status=400)

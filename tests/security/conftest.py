@@ -1,0 +1,159 @@
+"""Two tenants for the security suite: account A (whose users attack) and account B (whose
+objects they aim at). Every text of B's carries ``LEAK``, so a response that shows any of B's
+data is caught by a substring check, whatever the route."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from accounts.auth import api_token_create
+from accounts.models import Account, Membership
+from agents.models import AgentInstance, AgentTemplate
+from analytics.models import AlertRule
+from conversations.models import Approval, Conversation, Message, ToolCall, Turn
+from escalations.models import Escalation, LearnedPattern
+from orchestration.models import TaskRun, WorkflowRun
+from rollout.models import Flag
+
+LEAK = "b-secret-7f3a"  # in every text of account B's; never in a response to account A's users
+_keys = itertools.count(1)
+
+
+@dataclass
+class Tenant:
+    account: Account
+    users: dict[str, object] = field(default_factory=dict)  # role name -> user
+    agent: AgentInstance | None = None
+    conversation: Conversation | None = None
+    question: Message | None = None
+    reply: Message | None = None
+    approval: Approval | None = None
+    run: WorkflowRun | None = None
+    escalation: Escalation | None = None
+    pattern: LearnedPattern | None = None
+    alert_rule: AlertRule | None = None
+
+    @property
+    def approval_id(self) -> str:
+        # The public id once approvals have one (uuid in URLs), else the primary key.
+        return str(getattr(self.approval, "public_id", None) or self.approval.pk)
+
+
+def conversation_with_pending_approval(account: Account, user, agent: AgentInstance, text: str):
+    """A conversation whose reply waits on the owner's approval of a gated tool call."""
+    conversation = Conversation.objects.create(account=account, user=user, agent=agent, title=text)
+    question = Message.objects.create(conversation=conversation, role="user", content=text)
+    reply = Message.objects.create(
+        conversation=conversation, role="assistant", status="complete", content=text, reply_to=question
+    )
+    turn = Turn.objects.create(reply=reply, conversation=conversation)
+    call = ToolCall.objects.create(
+        conversation=conversation,
+        turn=turn,
+        agent=agent,
+        tool_slug="ticket_create",
+        arguments={"title": text},
+        idempotency_key=f"security-{next(_keys)}",
+        status=ToolCall.Status.AWAITING_APPROVAL,
+    )
+    approval = Approval.objects.create(tool_call=call, conversation=conversation)
+    return conversation, question, reply, approval
+
+
+def run_of(account: Account, user, text: str, **fields) -> WorkflowRun:
+    run = WorkflowRun.objects.create(
+        account=account, mode="parallel", request=text, started_by=user, **fields
+    )
+    TaskRun.objects.create(run=run, position=0, agent_slug="worker", input=text)
+    return run
+
+
+def build_tenant(slug: str, *, secret: str) -> Tenant:
+    account = Account.objects.create(slug=slug, name=f"{slug.title()} {secret}")
+    tenant = Tenant(account=account)
+    for role in ("member", "member2", "operator", "admin"):
+        user = get_user_model().objects.create_user(username=f"{slug}-{role}", password="x-Long-Password-1")
+        membership_role = role if role in ("operator", "admin") else Membership.Role.MEMBER
+        Membership.objects.create(user=user, account=account, role=membership_role)
+        tenant.users[role] = user
+    template, _ = AgentTemplate.objects.get_or_create(slug="worker", version="1", defaults={"name": "Worker"})
+    tenant.agent = AgentInstance.objects.create(
+        account=account,
+        template=template,
+        slug=f"{slug}-agent",
+        name=f"Agent {secret}",
+        description=secret,
+        system_prompt=f"You are secret: {secret}",
+        routing_examples=[secret],
+        config={"note": secret},
+    )
+    member = tenant.users["member"]
+    tenant.conversation, tenant.question, tenant.reply, tenant.approval = conversation_with_pending_approval(
+        account, member, tenant.agent, f"question {secret}"
+    )
+    tenant.run = run_of(account, member, f"run {secret}")
+    tenant.escalation = Escalation.objects.create(
+        account=account,
+        conversation=tenant.conversation,
+        message=tenant.question,
+        trigger=Escalation.Trigger.MANUAL,
+        reason=f"reason {secret}",
+        question=f"escalated {secret}",
+        status=Escalation.Status.OPEN,
+    )
+    tenant.pattern = LearnedPattern.objects.create(account=account, problem=f"problem {secret}", fix=secret)
+    tenant.alert_rule = AlertRule.objects.create(account=account, kind="handoff_rate", threshold=0.3)
+    return tenant
+
+
+@pytest.fixture
+def tenants(db) -> tuple[Tenant, Tenant]:
+    Flag.objects.get_or_create(key="multi_agent")
+    return build_tenant("ayy", secret="a-own-data"), build_tenant("bee", secret=LEAK)
+
+
+def _rows(queryset, *fields) -> list[tuple]:
+    return list(queryset.order_by("pk").values_list("pk", *fields))
+
+
+def b_snapshot(b: Tenant) -> dict:
+    """Everything about account B that a request from account A could change."""
+    account = b.account
+    return {
+        "messages": _rows(Message.objects.filter(conversation__account=account), "content", "feedback"),
+        "conversations": _rows(Conversation.objects.filter(account=account), "title"),
+        "approvals": _rows(Approval.objects.filter(conversation__account=account), "decision"),
+        "runs": _rows(WorkflowRun.objects.filter(account=account), "status"),
+        "tasks": _rows(TaskRun.objects.filter(run__account=account), "status"),
+        "escalations": _rows(Escalation.objects.filter(account=account), "status", "assignee", "priority"),
+        "patterns": _rows(LearnedPattern.objects.filter(account=account), "status"),
+        "alert_rules": _rows(AlertRule.objects.filter(account=account), "threshold", "enabled", "severity"),
+        "agents": _rows(AgentInstance.objects.filter(account=account), "slug", "system_prompt", "status"),
+        "memberships": _rows(Membership.objects.filter(account=account), "user", "role"),
+        "flag_changes": _flag_changes(account),
+    }
+
+
+def _flag_changes(account: Account) -> int:
+    from rollout.models import FlagChange
+
+    return FlagChange.objects.filter(account=account).count()
+
+
+def web_client(user) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def api_headers(user) -> dict[str, str]:
+    if user is None:
+        return {}
+    _, raw = api_token_create(user=user, name="security")
+    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
