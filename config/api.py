@@ -23,7 +23,50 @@ from rollout.api import router as rollout_router
 
 INVALID_INPUT = "Invalid input"
 
-api = NinjaAPI(
+ERROR_SCHEMA = {
+    "title": "Error",
+    "type": "object",
+    "properties": {
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "description": "Messages per field, for invalid input.",
+        },
+    },
+    "required": ["detail"],
+}
+# Answers any operation can give, whatever its view does: the auth, the body middleware
+# (config.middleware), input validation and the rate limits come before the view.
+COMMON_ERRORS = {
+    "400": "Invalid input: `errors` names each field and what is wrong with it.",
+    "401": "No token, or a token that is not valid.",
+    "413": "The request body is larger than the server accepts.",
+    "429": "Too many requests; `Retry-After` says when to try again.",
+}
+NOT_FOUND = "Not found, or not yours (another account's objects are a 404 too)."
+
+
+class Api(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: dict | None = None):
+        """The generated schema, with the errors every operation may answer documented on each:
+        clients (and schemathesis) then know every status code they can get."""
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        for path, operations in schema["paths"].items():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                documented = dict(COMMON_ERRORS)
+                # An object named in the path or the body may not exist, or not be yours.
+                if "{" in path or "requestBody" in operation:
+                    documented["404"] = NOT_FOUND
+                for status, description in documented.items():
+                    responses.setdefault(status, {"description": description, "content": error})
+        return schema
+
+
+api = Api(
     title="Agent Operations API",
     version="1",
     auth=TokenAuth(),
