@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import redis
+from celery import current_app
 from django.conf import settings
 from django.db import connection
 
@@ -35,10 +36,8 @@ def check_redis() -> Check:
 
 
 def check_worker() -> Check:
-    from config.celery import app
-
     try:
-        replies = app.control.ping(timeout=1.0)
+        replies = current_app.control.ping(timeout=1.0)
     except Exception as exc:
         return Check("worker", False, str(exc)[:200])
     if not replies:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import partial
 from numbers import Real
 
+from celery import current_app
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -289,8 +290,6 @@ def run_cancel(*, run: WorkflowRun) -> WorkflowRun:
 def _revoke(celery_ids: list[str]) -> None:
     if not celery_ids:
         return
-    from config.celery import app
-
     # The threads pool cannot terminate a running task, so no terminate=True: revoking
     # drops queued messages, and a running task stops itself via its heartbeat.
-    app.control.revoke(celery_ids)
+    current_app.control.revoke(celery_ids)
