@@ -2,7 +2,7 @@
 session or database) with the same stylesheet."""
 
 import pytest
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.urls import get_resolver
 
 pytestmark = pytest.mark.django_db
@@ -54,3 +54,12 @@ def test_the_500_page_renders_without_a_request_context_or_database(django_asser
     assert LAYOUT in page and STYLESHEET in page
     assert "Something went wrong" in page
     assert 'rel="icon"' in page
+
+
+def test_a_form_without_its_csrf_token_gets_the_403_page_in_the_layout(member):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(member)
+    response = client.post("/accounts/logout/")
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert LAYOUT in page and STYLESHEET in page and "This form has expired" in page
