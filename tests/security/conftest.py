@@ -66,9 +66,8 @@ def conversation_with_pending_approval(account: Account, user, agent: AgentInsta
 
 
 def run_of(account: Account, user, text: str, **fields) -> WorkflowRun:
-    run = WorkflowRun.objects.create(
-        account=account, mode="parallel", request=text, started_by=user, **fields
-    )
+    fields.setdefault("mode", WorkflowRun.Mode.PARALLEL)
+    run = WorkflowRun.objects.create(account=account, request=text, started_by=user, **fields)
     TaskRun.objects.create(run=run, position=0, agent_slug="worker", input=text)
     return run
 
@@ -77,7 +76,8 @@ def build_tenant(slug: str, *, secret: str) -> Tenant:
     account = Account.objects.create(slug=slug, name=f"{slug.title()} {secret}")
     tenant = Tenant(account=account)
     for role in ("member", "member2", "operator", "admin"):
-        user = get_user_model().objects.create_user(username=f"{slug}-{role}", password="x-Long-Password-1")
+        # No password: the tests log in with force_login, and hashing eight passwords is slow.
+        user = get_user_model().objects.create_user(username=f"{slug}-{role}", password=None)
         membership_role = role if role in ("operator", "admin") else Membership.Role.MEMBER
         Membership.objects.create(user=user, account=account, role=membership_role)
         tenant.users[role] = user
