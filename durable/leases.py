@@ -165,10 +165,3 @@ class Heartbeat(threading.Thread):
 
     def stop(self) -> None:
         self._done.set()
-
-    def __enter__(self) -> Heartbeat:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
