@@ -204,7 +204,7 @@ class OursSide:
 
     def _record_calls(self) -> list[dict[str, Any]]:
         """The model calls of one turn, to replay them alone."""
-        import agents.runtime.graph as graph
+        import conversations.turns.graph as graph
 
         calls: list[dict[str, Any]] = []
         original = graph.ChatStream

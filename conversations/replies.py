@@ -24,6 +24,7 @@ from agents.llm.gateway import LLMError, StreamResult
 from conversations.models import Message
 from conversations.realtime import frame_event, message_event, publish
 from conversations.signals import reply_finished, send_on_commit
+from conversations.turns.graph import Superseded, TurnRunner
 
 logger = logging.getLogger(__name__)
 
@@ -157,8 +158,6 @@ UNEXPECTED_ERROR = (
 
 def reply_generate(*, message_id: int) -> None:
     """Run one attempt at a reply, from claim to a final status (or a pause for approval)."""
-    from agents.runtime.graph import Superseded, TurnRunner
-
     reply = reply_claim(message_id=message_id)
     if reply is None:
         return

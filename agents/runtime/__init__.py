@@ -1,2 +1,2 @@
-"""The agent graph: route -> agent step -> tool calls -> hand-off or final answer,
-checkpointed after every step. Guard rails are enforced here, in code."""
+"""What the turn engine (``conversations/turns``) runs on: the router's per-account cache, tool
+specs and dispatch, and the guard rails' pure checks. Nothing here writes conversation rows."""
