@@ -1,8 +1,12 @@
+import logging
 import threading
+import time
 
 from celery.signals import worker_ready
 
 from agents.llm.gateway import uses_offline_model
+
+logger = logging.getLogger(__name__)
 
 
 def _warm_up() -> None:
@@ -11,10 +15,12 @@ def _warm_up() -> None:
     from agents.knowledge.embeddings import warm_up
     from agents.runtime.routing import warm_up_routers
 
+    started = time.monotonic()
     try:
         if uses_offline_model():
             warm_up()
         warm_up_routers()
+        logger.info("models warmed up in %.1f s", time.monotonic() - started)
     finally:
         connections.close_all()
 

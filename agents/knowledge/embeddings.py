@@ -33,7 +33,10 @@ def _model():
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
 
+    # Its "Loading weights" bar goes to stderr, which the Celery worker logs as a WARNING line.
+    transformers_logging.disable_progress_bar()
     return SentenceTransformer(model_path(), device="cpu")
 
 

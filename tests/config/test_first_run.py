@@ -73,6 +73,11 @@ def test_make_run_on_a_fresh_clone_prints_no_warning_and_no_traceback(tmp_path):
         )  # fmt: skip
         try:
             _wait_until_healthy(f"http://127.0.0.1:{port}", stack)
+            # And until the worker has loaded its models, whose loading printed a progress bar.
+            deadline = time.monotonic() + 180
+            while "models warmed up" not in log_path.read_text() and time.monotonic() < deadline:
+                assert stack.poll() is None, log_path.read_text()
+                time.sleep(1)
         finally:
             if stack.poll() is None:
                 os.killpg(stack.pid, signal.SIGINT)
@@ -84,7 +89,7 @@ def test_make_run_on_a_fresh_clone_prints_no_warning_and_no_traceback(tmp_path):
     output += log_path.read_text()
 
     assert "Demo account 'demo'" in output
-    assert "[stack] stopped" in output
+    assert "[stack] stopped" in output and "models warmed up" in output
     problems = [line for line in output.splitlines() if PROBLEM.search(line) and ROOT_ONLY not in line]
     assert problems == [], output
     assert stack.returncode == 0, output
