@@ -67,8 +67,8 @@ def test_list_agents(member_api, researcher):
     assert [agent["slug"] for agent in response.json()] == ["assistant", "researcher"]
 
 
-def test_get_agent(member_api, researcher):
-    response = member_api.get(f"{AGENTS}/researcher")
+def test_get_agent(admin_api, researcher):
+    response = admin_api.get(f"{AGENTS}/researcher")
     assert response.status_code == 200
     agent = response.json()
     assert agent == researcher
