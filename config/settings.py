@@ -404,6 +404,8 @@ AXES_COOLOFF_TIME = "accounts.ratelimit.login_cool_off"
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.ratelimit.login_lockout_response"
+# Lockouts are still logged as warnings; the start-up banner in every process is not useful.
+AXES_VERBOSE = False
 # Addresses are the socket's (REMOTE_ADDR; django-ipware is not installed, so no header is
 # trusted); behind a proxy, daphne --proxy-headers takes the client's from X-Forwarded-For.
 # API: this many failed bearer tokens from one address within the window, and every token
