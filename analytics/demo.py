@@ -7,7 +7,7 @@ from __future__ import annotations
 from accounts.models import Account
 from analytics.models import TrafficBatch
 from analytics.services import alert_rules_install_defaults
-from analytics.traffic import TrafficProfile, traffic_generate
+from analytics.traffic import TrafficProfile, synthetic_traffic_rehome, traffic_generate
 
 DEMO_CONVERSATIONS = 3000
 
@@ -15,6 +15,8 @@ DEMO_CONVERSATIONS = 3000
 def analytics_demo_seed(*, account: Account) -> None:
     alert_rules_install_defaults(account=account)
     if TrafficBatch.objects.filter(account=account).exists():
+        # Traffic seeded before synthetic users existed went to the demo's people: hand it over.
+        synthetic_traffic_rehome(account=account)
         return
     traffic_generate(account=account, profile=TrafficProfile(conversations=DEMO_CONVERSATIONS, days=30))
     traffic_generate(

@@ -132,6 +132,73 @@ def _write(model: type[models.Model], rows: list[dict]) -> None:
         )
 
 
+SYNTHETIC_USERS = 20
+SYNTHETIC_REPLY = "Synthetic reply."
+SYNTHETIC_ERROR = "The model did not answer in time."
+
+
+def synthetic_username(*, account: Account, number: int) -> str:
+    # The demo account's are plain synthetic-0001...; another account's carry its slug, as
+    # usernames are unique across accounts.
+    prefix = "synthetic" if account.slug == "demo" else f"synthetic-{account.slug}"
+    return f"{prefix}-{number:04d}"
+
+
+def synthetic_users_ensure(*, account: Account, count: int = SYNTHETIC_USERS) -> list:
+    """The account's synthetic users, who own its synthetic traffic. They cannot log in (unusable
+    password, inactive) and are no member of any account, so no page, cohort or rollout bucket
+    counts them as people."""
+    User = get_user_model()
+    users = []
+    for number in range(1, count + 1):
+        user, created = User.objects.get_or_create(
+            username=synthetic_username(account=account, number=number), defaults={"is_active": False}
+        )
+        if created or user.has_usable_password() or user.is_active:
+            user.set_unusable_password()
+            user.is_active = False
+            user.save(update_fields=["password", "is_active"])
+        users.append(user)
+    return users
+
+
+def synthetic_traffic_rehome(*, account: Account, now: datetime | None = None) -> int:
+    """Fix traffic generated before it had synthetic users, idempotently: conversations made of
+    synthetic replies only that a real user owns move to the synthetic users, and no synthetic row
+    stays dated after ``now``. Returns how many conversations moved."""
+    now = now or timezone.now()
+    synthetic_users = [user.pk for user in synthetic_users_ensure(account=account)]
+    real_replies = (
+        Message.objects.filter(conversation__account=account, role=Message.Role.ASSISTANT)
+        .exclude(content=SYNTHETIC_REPLY)
+        .exclude(status=Message.Status.FAILED, content="", error=SYNTHETIC_ERROR)
+        .values("conversation_id")
+    )
+    synthetic = (
+        Conversation.objects.filter(account=account, messages__role=Message.Role.ASSISTANT)
+        .exclude(pk__in=real_replies)
+        .distinct()
+    )
+    moved = list(synthetic.exclude(user_id__in=synthetic_users).values_list("pk", flat=True))
+    with transaction.atomic():
+        for index, pk in enumerate(moved):
+            Conversation.objects.filter(pk=pk).update(user_id=synthetic_users[index % len(synthetic_users)])
+        mine = Conversation.objects.filter(account=account, user_id__in=synthetic_users)
+        mine.filter(updated_at__gt=now).update(updated_at=now)
+        mine.filter(created_at__gt=now).update(created_at=now)
+        Message.objects.filter(conversation__in=mine, created_at__gt=now).update(created_at=now)
+        Message.objects.filter(conversation__in=mine, updated_at__gt=now).update(updated_at=now)
+        Message.objects.filter(conversation__in=mine, completed_at__gt=now).update(completed_at=now)
+    return len(moved)
+
+
+def _shift_back(rows: list[dict], overflow: timedelta) -> None:
+    for row in rows:
+        for key, value in row.items():
+            if isinstance(value, datetime):
+                row[key] = value - overflow
+
+
 def _traits(account: Account, rng: random.Random) -> tuple[AgentInstance, list[_AgentTraits]]:
     agents = list(
         AgentInstance.objects.filter(account=account, status=AgentInstance.Status.ACTIVE)
@@ -207,9 +274,9 @@ def traffic_generate(
     default, traits = _traits(account, rng)
     by_pk = {t.agent.pk: t for t in traits}
     default_traits = _AgentTraits(default, default.model or settings.LLM_MODEL, 0.0, 0.02, 1400.0)
-    users = list(get_user_model().objects.filter(memberships__account=account).values_list("pk", flat=True))
-    if not users:
-        raise ValueError(f"Account '{account.slug}' has no members to own the conversations.")
+    # Synthetic conversations belong to synthetic users, never to a person: a real user's history
+    # holds only what they wrote.
+    users = [user.pk for user in synthetic_users_ensure(account=account)]
     counts = GeneratedCounts()
     done = 0
     while done < profile.conversations:
@@ -252,6 +319,7 @@ def _write_chunk(account, profile, rng, now, size, users, traits, by_pk, default
                 later = rng.randrange(1, n)
                 handoff_turns[later] = handoff_turns.get(later, 0) + 1
         at = started
+        marks = (len(messages), len(turn_rows), len(handoffs), len(events), len(tool_calls), len(candidates))
         for turn_index in range(n):
             question_id, reply_id, this_turn = msg_id, msg_id + 1, turn_id
             msg_id, turn_id = msg_id + 2, turn_id + 1
@@ -305,8 +373,8 @@ def _write_chunk(account, profile, rng, now, size, users, traits, by_pk, default
             done_at = at + timedelta(milliseconds=latency)
             messages.append(
                 {"id": reply_id, "conversation_id": conv_id, "role": Message.Role.ASSISTANT,
-                 "content": "" if failed else "Synthetic reply.", "status": status,
-                 "error": "The model did not answer in time." if failed else "",
+                 "content": "" if failed else SYNTHETIC_REPLY, "status": status,
+                 "error": SYNTHETIC_ERROR if failed else "",
                  "agent_id": current.agent.pk, "model": current.model, "reply_to_id": question_id,
                  "prompt_tokens": max(50, prompt), "completion_tokens": 0 if failed else completion,
                  "cost_usd": _cost(current.model, max(50, prompt), 0 if failed else completion),
@@ -339,7 +407,25 @@ def _write_chunk(account, profile, rng, now, size, users, traits, by_pk, default
                      "idempotency_key": f"synthetic:turn{this_turn}:call0", "created_at": at,
                      "finished_at": done_at, "_approval": decision}
                 )  # fmt: skip
+            last = done_at
             at = done_at + timedelta(seconds=rng.uniform(20, 600))
+        # A conversation started near ``now`` would end after it: move it back, whole, so that no
+        # row is dated in the future (it would sort above the conversation a person just started).
+        tables = (messages, turn_rows, handoffs, events, tool_calls)
+        written = [rows[mark:] for rows, mark in zip(tables, marks, strict=False)]
+        latest = max(v for rows in written for row in rows for v in row.values() if isinstance(v, datetime))
+        overflow = max(latest, last) - now
+        if overflow > timedelta(0):
+            started -= overflow
+            at = last - overflow
+            for rows in written:
+                _shift_back(rows, overflow)
+            candidates[marks[5] :] = [
+                (conv, reply, when - overflow, trigger, question)
+                for conv, reply, when, trigger, question in candidates[marks[5] :]
+            ]
+        else:
+            at = last
         conversations.append(
             {"id": conv_id, "account_id": account.pk, "user_id": user, "title": rng.choice(TOPICS),
              "agent_id": current.agent.pk, "routed": not legacy,
@@ -392,6 +478,9 @@ def _write_escalations(account: Account, rng: random.Random, now: datetime, cand
     escalations, runs = [], []
     for offset, (conv_id, reply_id, at, trigger, question) in enumerate(candidates):
         escalation_id = base + offset
+        # The ladder takes up to six minutes here; one that would still be climbing after ``now``
+        # starts earlier, so no phase is dated in the future.
+        at = min(at, now - timedelta(minutes=6))
         row = {
             "id": escalation_id, "account_id": account.pk, "conversation_id": conv_id, "message_id": reply_id,
             "trigger": trigger, "reason": "Synthetic escalation.", "question": question,
