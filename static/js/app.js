@@ -66,6 +66,58 @@
     });
   }
   document.addEventListener("DOMContentLoaded", function () { sizeProgressBars(document); });
+
+  // Narrow screens: the top bar's menu and the chat's conversation drawer open and close here.
+  function setOpen(button, container, className, open) {
+    container.classList.toggle(className, open);
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+  }
+  document.addEventListener("click", function (event) {
+    var target = event.target.closest ? event.target : null;
+    if (!target) { return; }
+    var navToggle = target.closest("[data-nav-toggle]");
+    if (navToggle) {
+      var topbar = navToggle.closest(".topbar");
+      setOpen(navToggle, topbar, "nav-open", !topbar.classList.contains("nav-open"));
+      return;
+    }
+    var layout = document.querySelector(".chat-layout");
+    var drawerToggle = document.querySelector("[data-drawer-toggle]");
+    if (layout && drawerToggle && target.closest("[data-drawer-toggle]")) {
+      setOpen(drawerToggle, layout, "drawer-open", !layout.classList.contains("drawer-open"));
+      return;
+    }
+    if (layout && drawerToggle && target.closest("[data-drawer-close]")) {
+      setOpen(drawerToggle, layout, "drawer-open", false);
+      return;
+    }
+    // Copy a reply's text (as shown, without markup) with the clipboard API.
+    var copy = target.closest("[data-copy]");
+    if (copy) {
+      var source = document.getElementById(copy.getAttribute("data-copy"));
+      if (!source || !navigator.clipboard) { return; }
+      navigator.clipboard.writeText(source.innerText.trim()).then(function () {
+        copy.setAttribute("data-copied", "");
+        copy.querySelector(".copy-label").textContent = "Copied";
+        setTimeout(function () {
+          copy.removeAttribute("data-copied");
+          copy.querySelector(".copy-label").textContent = "Copy";
+        }, 1500);
+      });
+    }
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    var layout = document.querySelector(".chat-layout.drawer-open");
+    var drawerToggle = document.querySelector("[data-drawer-toggle]");
+    if (layout && drawerToggle) { setOpen(drawerToggle, layout, "drawer-open", false); }
+  });
+  // <form data-confirm="...">: asks before a destructive action (an inline onsubmit would be refused).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) { event.preventDefault(); }
+  });
   // htmx:load fires for all content htmx adds: swaps, out-of-band swaps and socket messages.
   document.addEventListener("htmx:load", function (event) { sizeProgressBars(event.target); });
 })();
