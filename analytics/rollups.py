@@ -32,7 +32,6 @@ from analytics.models import (
 )
 from conversations.models import Conversation, GuardrailEvent, Handoff, Message, Turn
 from escalations.models import Escalation
-from rollout.models import ShadowConversation
 
 BIN_BASE = 1.05
 LOOK_BACK = timedelta(hours=2)
@@ -234,9 +233,8 @@ def _facts_for(account: Account, ids: list[int]) -> list[ConversationFact]:
     escalated = set(
         Escalation.objects.filter(conversation_id__in=ids).values_list("conversation_id", flat=True)
     )
-    shadows = set(
-        ShadowConversation.objects.filter(conversation_id__in=ids).values_list("conversation_id", flat=True)
-    )
+    # Every hidden run (shadow answers, evaluations) stays out of the cohort arms, not only shadows.
+    shadows = set(Conversation.objects.hidden().filter(pk__in=ids).values_list("pk", flat=True))
     facts = []
     for pk, created, arm, routed in Conversation.objects.filter(pk__in=ids).values_list(
         "pk", "created_at", "arm", "routed"

@@ -1,6 +1,15 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
-from conversations.models import Approval, Conversation, GuardrailEvent, Handoff, Message, ToolCall
+from conversations.models import (
+    Approval,
+    Conversation,
+    GuardrailEvent,
+    Handoff,
+    Message,
+    ShadowPair,
+    ToolCall,
+)
 
 
 class MessageInline(admin.TabularInline):
@@ -85,3 +94,15 @@ class GuardrailEventAdmin(ReadOnlyAdmin):
     list_display = ["pk", "kind", "agent", "conversation", "detail", "created_at"]
     list_filter = ["kind", "conversation__account"]
     list_select_related = ["agent", "conversation"]
+
+
+@admin.register(ShadowPair)
+class ShadowPairAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "question", "legacy_reply", "shadow_reply"]
+    list_select_related = ["question", "legacy_reply", "shadow_reply"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

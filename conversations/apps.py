@@ -9,6 +9,11 @@ class ConversationsConfig(AppConfig):
 
         register()  # the rollout gate "error rate: multi-agent <= legacy"
 
+        from conversations.shadow import shadow_answers_section
+        from rollout.pages import flag_page_section_register
+
+        flag_page_section_register("shadow_answers", shadow_answers_section)
+
         import durable
         from conversations.replies import reply_orphans, reply_resend
 

@@ -7,6 +7,17 @@ from accounts.models import Account
 from agents.models import AgentInstance
 from durable.models import LeasedWork
 from rollout.arms import Arm
+from rollout.models import Flag
+
+
+class ConversationQuerySet(models.QuerySet):
+    def visible(self) -> "ConversationQuerySet":
+        """A person's chats: shadow and evaluation runs are hidden from every list and socket."""
+        return self.filter(purpose=Conversation.Purpose.CHAT)
+
+    def hidden(self) -> "ConversationQuerySet":
+        """Shadow and evaluation runs: anything but a chat, so an unknown purpose fails closed."""
+        return self.exclude(purpose=Conversation.Purpose.CHAT)
 
 
 class Conversation(models.Model):
@@ -33,6 +44,8 @@ class Conversation(models.Model):
     purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.CHAT)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ConversationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-updated_at"]
@@ -249,3 +262,41 @@ class GuardrailEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.detail}"
+
+
+class ShadowConversation(models.Model):
+    """A hidden conversation in which the multi-agent system answers, in the background,
+    the messages of a conversation that the legacy agent serves. Never listed or opened
+    by the user, and never published to their conversation's socket group."""
+
+    conversation = models.OneToOneField(Conversation, on_delete=models.CASCADE, related_name="rollout_shadow")
+    served = models.OneToOneField(Conversation, on_delete=models.CASCADE, related_name="rollout_shadowed_by")
+    flag = models.ForeignKey(Flag, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        # Rollout owned this model until conversations took it over; the rows stay in the
+        # table rollout created, so the move needed no copy (migrations rollout 0002 and
+        # conversations 0008 only move it in Django's state).
+        db_table = "rollout_shadowconversation"
+
+    def __str__(self) -> str:
+        return f"Shadow of conversation {self.served_id}"
+
+
+class ShadowPair(models.Model):
+    """One user message answered twice: the legacy reply served, and the multi-agent reply
+    written in the shadow. Status, agent, latency and cost are those of each reply."""
+
+    shadow = models.ForeignKey(ShadowConversation, on_delete=models.CASCADE, related_name="pairs")
+    question = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="+")
+    legacy_reply = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="+")
+    shadow_reply = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="rollout_shadow_pair")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        db_table = "rollout_shadowpair"  # kept from rollout, as for ShadowConversation
+
+    def __str__(self) -> str:
+        return f"Shadow pair for message {self.question_id}"

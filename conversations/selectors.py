@@ -8,13 +8,13 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Account
-from conversations.models import Approval, Conversation, Message
+from conversations.models import Approval, Conversation, Message, ShadowPair
 
 
 def conversations_for_user(*, account: Account, user: AbstractBaseUser) -> QuerySet[Conversation]:
-    """A user's own conversations in the current account; nobody else's. Hidden shadow
-    conversations (the rollout's background multi-agent answers) are not the user's to see."""
-    return Conversation.objects.filter(account=account, user=user, rollout_shadow__isnull=True)
+    """A user's own conversations in the current account; nobody else's. Hidden runs (shadow
+    answers, evaluations) are not the user's to see."""
+    return Conversation.objects.visible().filter(account=account, user=user)
 
 
 def conversation_get(*, account: Account, user: AbstractBaseUser, pk: int) -> Conversation:
@@ -33,9 +33,7 @@ def conversation_for_socket(
     membership = membership_current(user=user, account_id=account_id)
     if membership is None:
         return None
-    return Conversation.objects.filter(
-        pk=pk, account=membership.account, user=user, rollout_shadow__isnull=True
-    ).first()
+    return Conversation.objects.visible().filter(pk=pk, account=membership.account, user=user).first()
 
 
 def messages_for_conversation(*, conversation: Conversation) -> QuerySet[Message]:
@@ -128,3 +126,13 @@ def approval_for_user(
     if account is not None:
         approvals = approvals.filter(conversation__account=account)
     return get_object_or_404(approvals)
+
+
+def shadow_pairs_for_account(*, account: Account, limit: int = 20) -> QuerySet[ShadowPair]:
+    return (
+        ShadowPair.objects.filter(shadow__served__account=account)
+        .select_related("question", "legacy_reply__agent", "shadow_reply__agent", "shadow__served__user")
+        # The shadow's intended (simulated) actions, shown beside the answers.
+        .prefetch_related("shadow_reply__turn__tool_calls")
+        .order_by("-created_at", "-id")[:limit]
+    )

@@ -16,8 +16,8 @@ from agents.selectors import agent_default_for_account
 from conversations.models import Approval, Conversation, Message, ToolGrant
 from conversations.realtime import message_event, publish
 from conversations.selectors import reply_in_flight
+from conversations.shadow import shadow_start
 from conversations.signals import feedback_given, send_on_commit
-from rollout.services import shadow_start
 
 
 class ReplyInFlight(ValidationError):

@@ -67,8 +67,8 @@ def escalation_active_in_conversation(*, conversation_id: int) -> Escalation | N
 
 
 def conversation_is_hidden(*, conversation_id: int) -> bool:
-    """A conversation nobody reads: the rollout's shadow answers, written for comparison."""
-    return Conversation.objects.filter(pk=conversation_id, rollout_shadow__isnull=False).exists()
+    """A conversation nobody reads: a shadow answer or an evaluation run, written for comparison."""
+    return Conversation.objects.hidden().filter(pk=conversation_id).exists()
 
 
 def operators_for_account(*, account_id: int) -> QuerySet:

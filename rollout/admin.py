@@ -11,7 +11,7 @@ from django.http import HttpRequest
 
 from accounts.models import Membership
 from rollout.forms import PercentageField
-from rollout.models import AccountFlag, Flag, FlagChange, FlagOverride, ShadowPair
+from rollout.models import AccountFlag, Flag, FlagChange, FlagOverride
 from rollout.services import (
     GatesRefused,
     flag_create,
@@ -252,16 +252,4 @@ class FlagChangeAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-
-@admin.register(ShadowPair)
-class ShadowPairAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "question", "legacy_reply", "shadow_reply"]
-    list_select_related = ["question", "legacy_reply", "shadow_reply"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False

@@ -14,7 +14,6 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from accounts.models import Account
-from conversations.models import Conversation, Message
 
 PERCENTAGE_VALIDATORS = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
 
@@ -170,34 +169,3 @@ class FlagChange(models.Model):
             for key in keys
             if self.before.get(key) != self.after.get(key)
         ]
-
-
-class ShadowConversation(models.Model):
-    """A hidden conversation in which the multi-agent system answers, in the background,
-    the messages of a conversation that the legacy agent serves. Never listed or opened
-    by the user, and never published to their conversation's socket group."""
-
-    conversation = models.OneToOneField(Conversation, on_delete=models.CASCADE, related_name="rollout_shadow")
-    served = models.OneToOneField(Conversation, on_delete=models.CASCADE, related_name="rollout_shadowed_by")
-    flag = models.ForeignKey(Flag, on_delete=models.CASCADE, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    def __str__(self) -> str:
-        return f"Shadow of conversation {self.served_id}"
-
-
-class ShadowPair(models.Model):
-    """One user message answered twice: the legacy reply served, and the multi-agent reply
-    written in the shadow. Status, agent, latency and cost are those of each reply."""
-
-    shadow = models.ForeignKey(ShadowConversation, on_delete=models.CASCADE, related_name="pairs")
-    question = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="+")
-    legacy_reply = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="+")
-    shadow_reply = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="rollout_shadow_pair")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-
-    def __str__(self) -> str:
-        return f"Shadow pair for message {self.question_id}"

@@ -1,4 +1,5 @@
-"""Reads for rollout: flags as an account sees them, cohorts, history, shadow comparisons."""
+"""Reads for rollout: flags as an account sees them, cohorts, history. (The shadow comparisons
+are conversations' rows, shown on the flag page through ``rollout.pages``.)"""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.db.models import Q, QuerySet
 from accounts.models import Account, Membership
 from rollout.arms import Arm
 from rollout.decision import MULTI_AGENT_FLAG, Decision, decide, has_override_on
-from rollout.models import AccountFlag, Flag, FlagChange, FlagOverride, ShadowPair
+from rollout.models import AccountFlag, Flag, FlagChange, FlagOverride
 
 
 def rollout_can_manage(*, user: AbstractBaseUser | AnonymousUser, membership: Membership | None) -> bool:
@@ -127,13 +128,3 @@ def user_lookup(*, flag: Flag, account: Account, user: AbstractBaseUser) -> User
     decision = decide(flag.key, user_id=user.pk, account_id=account.pk)
     arm = Arm.MULTI_AGENT if decision.enabled else Arm.LEGACY
     return UserLookup(user=user, decision=decision, arm=arm)
-
-
-def shadow_pairs_for_account(*, account: Account, limit: int = 20) -> QuerySet[ShadowPair]:
-    return (
-        ShadowPair.objects.filter(shadow__served__account=account)
-        .select_related("question", "legacy_reply__agent", "shadow_reply__agent", "shadow__served__user")
-        # The shadow's intended (simulated) actions, shown beside the answers.
-        .prefetch_related("shadow_reply__turn__tool_calls")
-        .order_by("-created_at", "-id")[:limit]
-    )

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.models import Account, Membership
-from rollout.decision import MULTI_AGENT_FLAG, decide, flags_changed, local_invalidate
+from rollout.decision import flags_changed, local_invalidate
 from rollout.gates import GateResult, gates_evaluate
 from rollout.models import (
     PHASE_PERCENTAGE,
@@ -330,59 +330,3 @@ def flag_override_set(
     )
     _published_on_commit()
     return change
-
-
-# --- shadow --------------------------------------------------------------------------------
-
-
-def shadow_start(*, conversation, question, reply) -> None:
-    """For a legacy conversation of a user in the shadow cohort: also answer ``question`` with
-    the multi-agent system, in the background, in a hidden conversation. Called inside
-    ``message_send``'s transaction; it never raises, so the served answer never depends on it."""
-    from conversations.models import Conversation
-
-    if conversation.arm != Conversation.Arm.LEGACY:
-        return
-    try:
-        decision = decide(MULTI_AGENT_FLAG, user_id=conversation.user_id, account_id=conversation.account_id)
-        if not decision.shadow:
-            return
-        with transaction.atomic():  # a savepoint: a failure here leaves the served message alone
-            _shadow_create(conversation=conversation, question=question, reply=reply)
-    except Exception:
-        logger.exception("rollout: could not start the shadow reply for message %s", question.pk)
-
-
-def _shadow_create(*, conversation, question, reply) -> None:
-    from agents.selectors import agent_default_for_account
-    from conversations.models import Conversation, Message
-    from conversations.tasks import generate_reply
-    from rollout.models import ShadowConversation, ShadowPair
-
-    shadow = ShadowConversation.objects.filter(served=conversation).select_related("conversation").first()
-    if shadow is None:
-        hidden = Conversation.objects.create(
-            account_id=conversation.account_id,
-            user_id=conversation.user_id,
-            title=f"Shadow of #{conversation.pk}: {question.content[:60]}",
-            agent=agent_default_for_account(account=conversation.account),
-            routed=True,
-            arm=Conversation.Arm.MULTI_AGENT,
-            # Hidden: nobody sees this run, so its gated tools are simulated and never approved.
-            purpose=Conversation.Purpose.SHADOW,
-        )
-        flag = Flag.objects.get(key=MULTI_AGENT_FLAG)
-        shadow = ShadowConversation.objects.create(conversation=hidden, served=conversation, flag=flag)
-    hidden = shadow.conversation
-    shadow_question = Message.objects.create(
-        conversation=hidden, role=Message.Role.USER, content=question.content
-    )
-    shadow_reply = Message.objects.create(
-        conversation=hidden,
-        role=Message.Role.ASSISTANT,
-        status=Message.Status.PENDING,
-        agent=hidden.agent,
-        reply_to=shadow_question,
-    )
-    ShadowPair.objects.create(shadow=shadow, question=question, legacy_reply=reply, shadow_reply=shadow_reply)
-    transaction.on_commit(lambda: generate_reply.delay(shadow_reply.pk))

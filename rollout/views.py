@@ -17,6 +17,7 @@ from accounts.decorators import account_required
 from rollout.forms import FlagChangeForm, OverrideForm, RollbackForm
 from rollout.gates import gates_evaluate
 from rollout.models import Flag, FlagChange
+from rollout.pages import flag_page_sections_render
 from rollout.selectors import (
     cohort_for_account,
     flag_for_account,
@@ -26,7 +27,6 @@ from rollout.selectors import (
     flags_list,
     member_by_username,
     rollout_can_manage,
-    shadow_pairs_for_account,
     user_lookup,
 )
 from rollout.services import GatesRefused, flag_override_set, flag_rollback, flag_update
@@ -76,7 +76,8 @@ def _render_detail(
         "gates": gates_evaluate(account=account, config=flag.gates),
         "history": flag_history(flag=flag, account=account),
         "overrides": flag_overrides_for_account(flag=flag, account=account),
-        "shadow_pairs": shadow_pairs_for_account(account=account),
+        # What other apps show beside the flag (conversations: the shadow comparisons).
+        "sections": flag_page_sections_render(account=account, flag=flag, request=request),
         "change_form": change_form or FlagChangeForm(),
         "rollback_form": rollback_form or RollbackForm(),
         "override_form": override_form or OverrideForm(),

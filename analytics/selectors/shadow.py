@@ -14,7 +14,7 @@ from accounts.models import Account
 from analytics.selectors.common import as_float, in_window
 from analytics.stats import Difference, Moments, mean_difference_paired
 from analytics.windows import Window
-from rollout.models import ShadowPair
+from conversations.models import ShadowPair
 
 
 @dataclass(frozen=True)

@@ -52,13 +52,16 @@ class Builder:
     def __init__(self, account: Account, user) -> None:
         self.account, self.user = account, user
 
-    def conversation(self, *, arm: str, at: datetime, title: str) -> Conversation:
+    def conversation(
+        self, *, arm: str, at: datetime, title: str, purpose: str = Conversation.Purpose.CHAT
+    ) -> Conversation:
         conversation = Conversation.objects.create(
             account=self.account,
             user=self.user,
             title=title,
             arm=arm,
             routed=arm == Conversation.Arm.MULTI_AGENT,
+            purpose=purpose,
         )
         Conversation.objects.filter(pk=conversation.pk).update(created_at=at)
         conversation.created_at = at

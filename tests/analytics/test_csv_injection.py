@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from accounts.csv_export import csv_cell, csv_write
 from analytics.rollups import rollups_refresh
-from conversations.models import Conversation, Message
-from rollout.models import Flag, ShadowConversation, ShadowPair
+from conversations.models import Conversation, Message, ShadowConversation, ShadowPair
+from rollout.models import Flag
 from tests.analytics.conftest import Builder
 
 pytestmark = pytest.mark.django_db
@@ -57,7 +57,7 @@ def _rows(response) -> list[list[str]]:
 
 def test_the_shadow_csv_neutralises_the_users_question(account, member, operator_client):
     served = Conversation.objects.create(account=account, user=member, arm="legacy", routed=False)
-    hidden = Conversation.objects.create(account=account, user=member, arm="multi_agent")
+    hidden = Conversation.objects.create(account=account, user=member, arm="multi_agent", purpose="shadow")
     shadow = ShadowConversation.objects.create(
         conversation=hidden, served=served, flag=Flag.objects.create(key="multi_agent")
     )

@@ -15,9 +15,9 @@ from analytics.selectors.escalations import escalation_figures
 from analytics.selectors.handoffs import handoff_figures, handoff_rate
 from analytics.services import rule_evaluate
 from analytics.windows import window_parse
-from conversations.models import Conversation, Message
+from conversations.models import Conversation, Message, ShadowConversation, ShadowPair
 from escalations.models import Escalation, Phase, PhaseRun
-from rollout.models import Flag, ShadowConversation, ShadowPair
+from rollout.models import Flag
 from tests.analytics.conftest import NOW, WINDOW, Builder
 
 pytestmark = pytest.mark.django_db
@@ -117,7 +117,7 @@ def _reply(conversation, question, status, latency, cost) -> Message:
 
 def test_shadow_pairs_side_by_side_with_paired_intervals(account, member):
     served = Conversation.objects.create(account=account, user=member, arm="legacy", routed=False)
-    hidden = Conversation.objects.create(account=account, user=member, arm="multi_agent")
+    hidden = Conversation.objects.create(account=account, user=member, arm="multi_agent", purpose="shadow")
     shadow = ShadowConversation.objects.create(
         conversation=hidden, served=served, flag=Flag.objects.create(key="multi_agent")
     )
@@ -150,7 +150,9 @@ def test_cohort_arms_leave_out_shadow_conversations_that_handoff_figures_count(d
     alpha, gamma = dataset.agents["alpha"], dataset.agents["gamma"]
     at = dataset.conversations["C4"].created_at
     builder = Builder(dataset.account, member)
-    hidden = builder.conversation(arm=Conversation.Arm.MULTI_AGENT, at=at, title="shadow of C4")
+    hidden = builder.conversation(
+        arm=Conversation.Arm.MULTI_AGENT, at=at, title="shadow of C4", purpose=Conversation.Purpose.SHADOW
+    )
     builder.turn(hidden, at=at, agent=gamma, status="failed", latency=800, cost="0.050",
                  handoffs=[(alpha, gamma, "tool")])  # fmt: skip
     ShadowConversation.objects.create(
@@ -182,7 +184,9 @@ def test_the_migration_moves_existing_shadow_conversations_out_of_the_cohort_hou
     as a rebuild would."""
     at = dataset.conversations["C4"].created_at
     builder = Builder(dataset.account, member)
-    hidden = builder.conversation(arm=Conversation.Arm.MULTI_AGENT, at=at, title="shadow of C4")
+    hidden = builder.conversation(
+        arm=Conversation.Arm.MULTI_AGENT, at=at, title="shadow of C4", purpose=Conversation.Purpose.SHADOW
+    )
     builder.turn(hidden, at=at, agent=dataset.agents["gamma"], latency=800, cost="0.050")
     ShadowConversation.objects.create(
         conversation=hidden, served=dataset.conversations["C4"], flag=Flag.objects.create(key="multi_agent")
@@ -195,7 +199,17 @@ def test_the_migration_moves_existing_shadow_conversations_out_of_the_cohort_hou
     assert cohort_figures(account=dataset.account, window=WINDOW).multi_agent.conversations == 5
 
     migration = import_module("analytics.migrations.0006_shadow_conversations")
-    migration.mark_shadow_conversations(django_apps, None)
+    migration.mark_shadow_conversations(_AppsBeforeTheShadowMove(), None)
 
     assert sorted(ConversationHour.objects.values_list(*fields), key=repr) == rebuilt
     assert cohort_figures(account=dataset.account, window=WINDOW).multi_agent.conversations == 4
+
+
+class _AppsBeforeTheShadowMove:
+    """The registry as analytics 0006 saw it, when ShadowConversation was rollout's: the model
+    moved to conversations later (same table), so the migration's lookup is pointed there."""
+
+    def get_model(self, app_label: str, model_name: str):
+        if (app_label, model_name) == ("rollout", "ShadowConversation"):
+            return django_apps.get_model("conversations", "ShadowConversation")
+        return django_apps.get_model(app_label, model_name)

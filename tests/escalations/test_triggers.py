@@ -48,12 +48,9 @@ def test_a_ping_pong_stop_escalates(account, member, agents):
     assert escalation.trigger == "handoff_loop" and "passing the request back" in escalation.reason
 
 
-def test_a_shadow_conversation_is_never_escalated(account, member, agents):
-    from rollout.models import Flag, ShadowConversation
-
+@pytest.mark.parametrize("purpose", [Conversation.Purpose.SHADOW, Conversation.Purpose.EVALUATION])
+def test_a_hidden_run_is_never_escalated(account, member, agents, purpose):
     reply = chat_turn(account, member, "@assistant: say I don't know.")
-    served = conversation_start(account=account, user=member)
-    flag = Flag.objects.create(key="escalation-shadow-test")  # not the multi-agent flag: decides nothing
-    ShadowConversation.objects.create(conversation=reply.conversation, served=served, flag=flag)
+    Conversation.objects.filter(pk=reply.conversation_id).update(purpose=purpose)
     assert reply_inspect(reply_id=reply.pk) is None
     assert not Escalation.objects.exists()

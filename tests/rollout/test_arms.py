@@ -9,10 +9,10 @@ import pytest
 from accounts.auth import api_token_create
 from agents.models import AgentInstance, AgentTemplate
 from config.celery import app as celery_app
-from conversations.models import Conversation, Handoff
+from conversations.models import Conversation, Handoff, ShadowPair
 from conversations.selectors import conversation_for_socket, conversations_for_user
 from rollout.decision import bucket
-from rollout.models import FlagChange, Phase, ShadowPair
+from rollout.models import FlagChange, Phase
 from rollout.services import flag_override_set, flag_update
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -179,7 +179,7 @@ def test_a_shadow_failure_never_touches_the_served_answer(flag, account, member,
         Conversation.objects.create(account=account, user=member)  # half-written, then it fails
         raise RuntimeError("shadow storage is down")
 
-    monkeypatch.setattr("rollout.services._shadow_create", broken)
+    monkeypatch.setattr("conversations.shadow._shadow_create", broken)
     body = _chat(client, member, "count=2").json()
     assert (body["arm"], body["status"], body["reply"]) == ("legacy", "complete", "w1 w2")
     assert not ShadowPair.objects.exists()

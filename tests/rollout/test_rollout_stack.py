@@ -13,9 +13,9 @@ from playwright.sync_api import expect
 from accounts.auth import api_token_create
 from accounts.models import Membership
 from agents.models import AgentInstance, AgentTemplate
-from conversations.models import Conversation
+from conversations.models import Conversation, ShadowPair
 from rollout.decision import bucket
-from rollout.models import AccountFlag, FlagChange, Phase, ShadowPair
+from rollout.models import AccountFlag, FlagChange, Phase
 from rollout.services import flag_update
 from tests.e2e.test_browser_chat import _log_in, page  # noqa: F401 - the shared browser fixture
 from tests.support.live import off_loop

@@ -14,10 +14,10 @@ from accounts.auth import api_token_create
 from agents.catalog.install import tools_install
 from agents.models import AgentInstance, AgentTemplate, LiveSystemConnection, Ticket
 from config.celery import app as celery_app
-from conversations.models import Approval, Conversation, ToolCall, ToolGrant, Turn
+from conversations.models import Approval, Conversation, ShadowPair, ToolCall, ToolGrant, Turn
 from conversations.replies import reply_generate
 from conversations.services import conversation_start, message_send
-from rollout.models import Phase, ShadowPair
+from rollout.models import Phase
 from rollout.services import flag_update
 
 pytestmark = pytest.mark.django_db(transaction=True)
