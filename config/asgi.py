@@ -10,9 +10,12 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from config import http_limits  # noqa: E402
 from conversations.routing import websocket_urlpatterns  # noqa: E402
 from escalations.routing import websocket_urlpatterns as escalation_websocket_urlpatterns  # noqa: E402
 from orchestration.routing import websocket_urlpatterns as orchestration_websocket_urlpatterns  # noqa: E402
+
+http_limits.install()  # daphne answers oversized lines and headers with 414 / 431
 
 application = ProtocolTypeRouter(
     {
