@@ -1,4 +1,7 @@
-"""Measure a router on labelled queries: accuracy, per-agent precision and recall, latency."""
+"""Measure a router on labelled queries: accuracy, per-agent precision and recall, out-of-scope
+recall, false refusals, calibration (ECE) and latency.
+
+A line whose ``agent`` is ``null`` is out of scope: no agent should take it."""
 
 from __future__ import annotations
 
@@ -15,8 +18,9 @@ class LabelledFileError(ValueError):
     """A labelled file that is missing or has a malformed line (the message says which)."""
 
 
-def read_labelled(path: str | Path) -> list[tuple[str, str]]:
-    """(query, agent) pairs from JSON lines ``{"query": ..., "agent": ...}``; blank lines skipped."""
+def read_labelled(path: str | Path) -> list[tuple[str, str | None]]:
+    """(query, agent) pairs from JSON lines ``{"query": ..., "agent": ...}``; blank lines skipped.
+    ``"agent": null`` (agent None) marks an out-of-scope query."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -24,7 +28,7 @@ def read_labelled(path: str | Path) -> list[tuple[str, str]]:
         raise LabelledFileError(f"{path}: no such file") from exc
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
         raise LabelledFileError(f"{path}: cannot read ({exc})") from exc
-    rows: list[tuple[str, str]] = []
+    rows: list[tuple[str, str | None]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -37,9 +41,9 @@ def read_labelled(path: str | Path) -> list[tuple[str, str]]:
         query, agent = item.get("query"), item.get("agent")
         if not isinstance(query, str) or not query.strip():
             raise LabelledFileError(f'{path}: line {number} has no "query" string')
-        if not isinstance(agent, str) or not agent.strip():
-            raise LabelledFileError(f'{path}: line {number} has no "agent" string')
-        rows.append((query, agent.strip()))
+        if "agent" not in item or (agent is not None and (not isinstance(agent, str) or not agent.strip())):
+            raise LabelledFileError(f'{path}: line {number} has no "agent" string (or null for out of scope)')
+        rows.append((query, agent.strip() if agent is not None else None))
     return rows
 
 
@@ -52,19 +56,48 @@ class AgentStats:
     predicted: int  # how many rows the router sent to this agent
 
 
+def expected_calibration_error(confidences: list[float], correct: list[bool], *, bins: int = 10) -> float:
+    """ECE: the gap between confidence and accuracy, averaged over equal-width confidence bins
+    weighted by how many decisions fall in each."""
+    if not confidences:
+        return 0.0
+    conf = np.asarray(confidences, dtype=np.float64)
+    hits = np.asarray(correct, dtype=np.float64)
+    # Bin i holds (i/bins, (i+1)/bins]; a confidence of exactly 0 goes into the first bin.
+    index = np.clip(np.ceil(conf * bins).astype(int) - 1, 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        members = index == b
+        if members.any():
+            total += members.sum() * abs(conf[members].mean() - hits[members].mean())
+    return float(total / len(conf))
+
+
 @dataclass(frozen=True)
 class EvalReport:
-    total: int
-    correct: int
+    total: int  # in-scope lines
+    correct: int  # in-scope lines sent to the expected agent
     per_agent: tuple[AgentStats, ...]
     confusions: tuple[tuple[str, str, int], ...]  # (expected, predicted, count), most frequent first
     p50_ms: float
     p95_ms: float
     errors: tuple[tuple[str, str, str], ...] = field(default=())  # (query, expected, predicted)
+    out_of_scope_total: int = 0  # lines labelled out of scope
+    out_of_scope_caught: int = 0  # ...that the router refused
+    false_out_of_scope: int = 0  # in-scope lines the router refused
+    ece: float = 0.0
 
     @property
     def accuracy(self) -> float:
         return self.correct / self.total if self.total else 0.0
+
+    @property
+    def oos_recall(self) -> float:
+        return self.out_of_scope_caught / self.out_of_scope_total if self.out_of_scope_total else 0.0
+
+    @property
+    def false_oos_rate(self) -> float:
+        return self.false_out_of_scope / self.total if self.total else 0.0
 
     def format(self, *, show_errors: int = 10) -> str:
         width = max([len("agent"), *(len(stats.agent) for stats in self.per_agent)])
@@ -76,7 +109,8 @@ class EvalReport:
                 for stats in self.per_agent
             ),
             "",
-            f"queries: {self.total}  latency p50: {self.p50_ms:.1f} ms  p95: {self.p95_ms:.1f} ms",
+            f"queries: {self.total} in scope, {self.out_of_scope_total} out of scope  "
+            f"latency p50: {self.p50_ms:.1f} ms  p95: {self.p95_ms:.1f} ms",
         ]
         if self.confusions:
             lines.append("confusions (expected -> predicted):")
@@ -89,22 +123,43 @@ class EvalReport:
                 f"  [{expected} -> {predicted}] {query}"
                 for query, expected, predicted in self.errors[:show_errors]
             )
+        lines.append(f"oos_recall: {self.oos_recall:.3f}")
+        lines.append(f"false_oos_rate: {self.false_oos_rate:.3f}")
+        lines.append(f"ece: {self.ece:.3f}")
+        # Last, as before: the rollout gate and scripts read the final line.
         lines.append(f"accuracy: {self.accuracy:.3f}")
         return "\n".join(lines)
 
 
-def evaluate(router, rows: list[tuple[str, str]]) -> EvalReport:
-    """Route every row once (after one warm-up call) and compare with its label."""
+OUT_OF_SCOPE = "(out of scope)"
+
+
+def evaluate(router, rows: list[tuple[str, str | None]]) -> EvalReport:
+    """Route every row once (after one warm-up call) and compare with its label. Accuracy and the
+    per-agent figures are over in-scope rows (a refused in-scope row counts as wrong there too);
+    calibration is over every row, out-of-scope ones included."""
     if rows:
         router.route(rows[0][0])  # load the embedding model outside the timings
-    predictions: list[str] = []
+    decisions = []
     timings: list[float] = []
     for query, _ in rows:
         started = time.perf_counter()
-        decision = router.route(query)
+        decisions.append(router.route(query))
         timings.append((time.perf_counter() - started) * 1000)
-        predictions.append(decision.agent)
 
+    def label(decision) -> str:
+        return decision.agent if getattr(decision, "out_of_scope", None) is None else OUT_OF_SCOPE
+
+    every_predicted = [label(d) for d in decisions]
+    every_expected = [agent if agent is not None else OUT_OF_SCOPE for _, agent in rows]
+    ece = expected_calibration_error(
+        [float(d.confidence) for d in decisions],
+        [e == p for e, p in zip(every_expected, every_predicted, strict=True)],
+    )
+    oos_rows = [p for e, p in zip(every_expected, every_predicted, strict=True) if e == OUT_OF_SCOPE]
+    in_scope = [(row, p) for row, p in zip(rows, every_predicted, strict=True) if row[1] is not None]
+    rows = [row for row, _ in in_scope]
+    predictions = [p for _, p in in_scope]
     expected = [agent for _, agent in rows]
     agents = list(dict.fromkeys([*getattr(router, "slugs", ()), *expected]))
     stats = []
@@ -133,6 +188,10 @@ def evaluate(router, rows: list[tuple[str, str]]) -> EvalReport:
         p50_ms=float(np.percentile(timings, 50)) if timings else 0.0,
         p95_ms=float(np.percentile(timings, 95)) if timings else 0.0,
         errors=errors,
+        out_of_scope_total=len(oos_rows),
+        out_of_scope_caught=sum(1 for p in oos_rows if p == OUT_OF_SCOPE),
+        false_out_of_scope=predictions.count(OUT_OF_SCOPE),
+        ece=ece,
     )
 
 

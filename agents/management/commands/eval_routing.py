@@ -73,7 +73,7 @@ class Command(BaseCommand):
             raise CommandError(f"account '{account}' has no active agents to route to")
 
         slugs = {profile.slug for profile in profiles}
-        unknown = sorted({agent for _, agent in rows} - slugs)
+        unknown = sorted({agent for _, agent in rows if agent is not None} - slugs)
         if unknown:
             self.stderr.write(f"warning: labels not among the account's agents: {', '.join(unknown)}")
 
