@@ -16,12 +16,13 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 import durable
 from agents.llm.gateway import LLMError, StreamResult
-from conversations.models import Message
+from conversations.models import Message, Turn
 from conversations.realtime import frame_event, message_event, publish
 from conversations.signals import reply_finished, send_on_commit
 from conversations.turns.graph import Superseded, TurnRunner
@@ -40,7 +41,7 @@ def reply_claim(*, message_id: int) -> Message | None:
     with transaction.atomic():
         reply = durable.lock(
             Message.objects.select_related(
-                "agent", "reply_to", "conversation__account", "conversation__agent"
+                "agent", "reply_to", "conversation__account", "conversation__agent", "turn"
             ).filter(role=Message.Role.ASSISTANT),
             message_id,
         )
@@ -77,9 +78,10 @@ def reply_claim(*, message_id: int) -> Message | None:
 
 
 def checkpoint_text_length(reply: Message) -> int:
-    from conversations.models import Turn
-
-    state = Turn.objects.filter(reply=reply).values_list("state", flat=True).first() or {}
+    try:
+        state = reply.turn.state or {}  # loaded with the claim; no checkpoint before the first step
+    except Turn.DoesNotExist:
+        return 0
     return int(state.get("text_len", 0))
 
 
@@ -118,27 +120,30 @@ class _Writer:
             return self.flush()
         return True
 
-    def flush(self) -> bool:
-        """Persist and publish; False when this attempt no longer owns the reply
-        (the user pressed Stop, or the lease passed to another attempt)."""
+    def flush(self, **fields: object) -> bool:
+        """Persist and publish the pending text, with any other ``fields`` of the reply; False
+        when this attempt no longer owns the reply (the user pressed Stop, or the lease passed
+        to another attempt). Inside a transaction (a checkpoint) the frame is published after
+        the commit, so what a socket is sent is always in the database it re-syncs from."""
         self.last_flush = time.monotonic()
-        if not self.pending:
+        if not self.pending and not fields:
             return self._still_owned()
         start, piece = len(self.text), self.pending
-        owned = self._owned().update(
-            content=self.text + piece,
-            frames=self.seq + 1,
-            updated_at=timezone.now(),
-        )
-        if not owned:
+        if piece:
+            # Appended in SQL: a frame's statement carries the frame, not the whole reply. The
+            # row holds exactly self.text while this attempt owns it (the claim cut it to that).
+            fields.update(content=Concat(F("content"), Value(piece)), frames=self.seq + 1)
+        fields.setdefault("updated_at", timezone.now())
+        if not self._owned().update(**fields):
             return False
+        if not piece:
+            return True
         self.text += piece
         self.pending = ""
         self.seq += 1
-        publish(
-            self.reply.conversation_id,
-            frame_event(message_id=self.reply.pk, seq=self.seq, start=start, text=piece),
-        )
+        event = frame_event(message_id=self.reply.pk, seq=self.seq, start=start, text=piece)
+        conversation_id = self.reply.conversation_id
+        transaction.on_commit(lambda: publish(conversation_id, event))
         return True
 
     def _owned(self):
@@ -177,8 +182,14 @@ def reply_generate(*, message_id: int) -> None:
     heartbeat.start()
     try:
         outcome = runner.run()
-        if not writer.flush():
-            raise Superseded
+        if outcome.status == Status.AWAITING_APPROVAL:
+            if not writer.flush():
+                raise Superseded
+        else:
+            # The last step's text, rows and checkpoint, and the final status: one commit.
+            with transaction.atomic():
+                runner.save()
+                _finish_owned(reply, status=outcome.status, error=outcome.error, result=outcome.usage)
     except Superseded:
         # Stopped by the user: keep what was shown, drop the rest.
         _finish_owned(reply, status=Status.CANCELLED, result=runner.usage)
@@ -198,7 +209,6 @@ def reply_generate(*, message_id: int) -> None:
     if outcome.status == Status.AWAITING_APPROVAL:
         _pause_owned(reply)
         return
-    _finish_owned(reply, status=outcome.status, error=outcome.error, result=outcome.usage)
     send_on_commit(reply_finished, message_id=reply.pk)  # the escalation ladder listens
 
 
@@ -219,15 +229,17 @@ def _pause_owned(reply: Message) -> None:
 
 def _finish_owned(
     reply: Message, *, status: str, error: str = "", result: StreamResult | None = None
-) -> None:
-    """Finish only if this attempt still owns the reply; a Stop that landed wins."""
+) -> bool:
+    """Finish only if this attempt still owns the reply; a Stop that landed wins. Returns
+    whether it finished the reply."""
     with transaction.atomic():
         current = Message.objects.select_for_update().filter(pk=reply.pk).first()
         if current is None or current.attempts != reply.attempts or current.status != Status.STREAMING:
-            return
+            return False
         if current.cancel_requested:
             status, error = Status.CANCELLED, ""
         _finish(current, status=status, error=error, result=result)
+    return True
 
 
 def reply_orphans() -> list[int]:

@@ -4,10 +4,18 @@ route -> agent step (one model call) -> tool calls -> hand-off or final answer.
 The checkpoint (``Turn.state``) is saved after every step and every tool call, so
 a worker killed mid-turn resumes from the last completed one, and a completed tool
 call (found by its idempotency key) is never run twice.
+
+A step is one write transaction: the rows it produced (hand-offs, guard-rail events,
+a tool call's outcome), the reply's fields (text, agent) and the checkpoint are written
+together by ``save``, and what tells sockets about them is published after the commit.
+A crash before that commit leaves nothing of the step behind, so redoing it cannot write
+its rows twice. Before a tool with effects runs, the queue of calls is checkpointed on its
+own, so a resumed turn never asks the model again for calls it may already have made.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -54,7 +62,7 @@ class ReplyWriter(Protocol):
 
     def add(self, chunk: str) -> bool: ...
 
-    def flush(self) -> bool: ...
+    def flush(self, **fields: object) -> bool: ...
 
 
 class Superseded(Exception):
@@ -88,9 +96,17 @@ class TurnRunner:
         self.deadline = time.monotonic() + settings.CELERY_TASK_SOFT_TIME_LIMIT
         self.usage = StreamResult()
         self._history: list[dict] | None = None
-        self.turn, _ = Turn.objects.get_or_create(
-            reply=reply, defaults={"conversation": self.conversation, "state": {}}
-        )
+        # Row writes and reply fields that go with the next checkpoint (one transaction).
+        self._writes: list[Callable[[], object]] = []
+        self._reply_fields: dict[str, object] = {}
+        self._notify = False
+        self._queue_saved = True
+        try:
+            turn: Turn | None = reply.turn  # loaded with the claim
+        except Turn.DoesNotExist:
+            turn = None
+        # A first attempt's turn is inserted with its first checkpoint, not before.
+        self.turn = turn or Turn(reply=reply, conversation=self.conversation, state={})
         self.state: dict = self.turn.state or {}
         self.agents = {
             a.slug: a
@@ -102,17 +118,29 @@ class TurnRunner:
     # -- checkpoint ------------------------------------------------------------------
 
     def save(self) -> None:
-        # Answer text is made durable (and only then published) before the checkpoint,
-        # which records how much of it there is: a resumed attempt drops only what the
-        # interrupted step wrote.
-        if self.writer.pending and not self.writer.flush():
-            raise Superseded
-        with transaction.atomic():  # the ownership check and the checkpoint: one commit
-            if not self.writer.flush():
+        """One commit: the ownership check (a conditional update of the reply, which also
+        writes its pending text and changed fields), the step's rows, and the checkpoint,
+        which records how much text there is, so a resumed attempt drops only what an
+        interrupted step wrote. Frames and notifications go out after the commit: a socket
+        that re-syncs from the database never misses what it was sent."""
+        with transaction.atomic():
+            if not self.writer.flush(updated_at=timezone.now(), **self._reply_fields):
                 raise Superseded
             self.state["text_len"] = len(self.writer.text)
             self.turn.state = self.state
-            self.turn.save(update_fields=["state", "updated_at"])
+            created = self.turn.pk is None
+            if created:
+                self.turn.save()
+            for write in self._writes:
+                write()
+            if not created:
+                self.turn.save(update_fields=["state", "updated_at"])
+            if self._notify:
+                transaction.on_commit(self.notify)
+        self._writes.clear()
+        self._reply_fields.clear()
+        self._notify = False
+        self._queue_saved = True
 
     # -- the loop ----------------------------------------------------------------------
 
@@ -140,9 +168,13 @@ class TurnRunner:
 
     def _route(self) -> None:
         conversation = self.conversation
-        is_first = not conversation.messages.filter(
-            role=Message.Role.USER, pk__lt=self.reply.reply_to_id
-        ).exists()
+        # Only a routed conversation's router asks whether this is its first message.
+        is_first = (
+            conversation.routed
+            and not conversation.messages.filter(
+                role=Message.Role.USER, pk__lt=self.reply.reply_to_id
+            ).exists()
+        )
         routing = route_message(
             account=conversation.account,
             current=conversation.agent,
@@ -156,7 +188,10 @@ class TurnRunner:
         if routing.handoff_reason:
             self._record_handoff(conversation.agent, routing.agent, routing.handoff_reason, via="router")
         self._set_agent(routing.agent)
-        self.save()
+        if self._writes or self._reply_fields:
+            # The new agent shows on the reply while it streams; with no change, the route
+            # is checkpointed with the first step.
+            self.save()
 
     def _current_agent(self) -> AgentInstance | None:
         agent = self.agents.get(self.state.get("agent"))
@@ -168,10 +203,12 @@ class TurnRunner:
         self.state["agent"] = agent.slug
         if self.reply.agent_id != agent.pk:
             self.reply.agent = agent
-            Message.objects.filter(pk=self.reply.pk).update(agent=agent)
+            self._reply_fields["agent"] = agent
+            self._notify = True
         if self.conversation.agent_id != agent.pk:
             self.conversation.agent = agent
-            type(self.conversation).objects.filter(pk=self.conversation.pk).update(agent=agent)
+            conversations = type(self.conversation).objects.filter(pk=self.conversation.pk)
+            self._writes.append(lambda: conversations.update(agent=agent))
 
     # -- one model call ------------------------------------------------------------------
 
@@ -181,10 +218,10 @@ class TurnRunner:
             # A step that was interrupted mid-call is redone, not counted twice.
             if steps.get(agent.slug, 0) >= agent.step_limit:
                 return self._stop_for_step_limit(agent)
+            # Counted in memory and checkpointed with the step's outcome: a step interrupted
+            # before that commit is counted again when it is redone, from the last checkpoint.
             steps[agent.slug] = steps.get(agent.slug, 0) + 1
             self.state["step_index"] = self.state.get("step_index", 0) + 1
-            self.state["step_open"] = True
-            self.save()
         targets = [
             t
             for t in agent.handoff_targets.all()
@@ -203,7 +240,8 @@ class TurnRunner:
         _accumulate(self.usage, stream.result)
         self.state["step_open"] = False
         if not stream.tool_calls:
-            self.save()
+            # The final step's checkpoint is written by reply_generate with the reply's final
+            # status, in one transaction.
             return TurnOutcome(Message.Status.COMPLETE, usage=self.usage)
         index = self.state["step_index"]
         self.state.setdefault("transcript", []).append(
@@ -219,10 +257,11 @@ class TurnRunner:
         )  # fmt: skip
         self.state["queue"] = [
             {"id": c["id"] or f"call_{index}_{i}", "name": c["name"], "arguments": c["arguments"] or "{}",
-             "key": f"turn{self.turn.pk}:step{index}:call{i}", "agent": agent.slug}
+             "key": f"reply{self.reply.pk}:step{index}:call{i}", "agent": agent.slug}
             for i, c in enumerate(stream.tool_calls)
         ]  # fmt: skip
-        self.save()
+        # Saved with the hand-off that usually follows, or on its own before a tool runs.
+        self._queue_saved = False
         return None
 
     def _messages_for(self, agent: AgentInstance) -> list[dict]:
@@ -244,6 +283,10 @@ class TurnRunner:
                 self.state["queue"] = []
                 self.save()
                 return outcome
+            if not self._queue_saved:
+                # The calls are durable before any of them acts: a resumed turn runs these,
+                # not what the model might answer if asked again.
+                self.save()
             outcome = self._tool(agent, call)
             if outcome is not None:
                 return outcome
@@ -281,13 +324,15 @@ class TurnRunner:
     def _record_handoff(
         self, source: AgentInstance | None, target: AgentInstance, reason: str, via: str
     ) -> None:
-        Handoff.objects.create(
-            conversation=self.conversation, turn=self.turn, from_agent=source, to_agent=target,
-            reason=reason, via=via,
+        self._writes.append(
+            functools.partial(
+                Handoff.objects.create, conversation=self.conversation, turn=self.turn,
+                from_agent=source, to_agent=target, reason=reason, via=via,
+            )
         )  # fmt: skip
         if source is not None:
             self.state.setdefault("edges", []).append([source.slug, target.slug])
-        self.notify()
+        self._notify = True
 
     def _tool(self, agent: AgentInstance, call: dict) -> TurnOutcome | None:
         existing = ToolCall.objects.filter(idempotency_key=call["key"]).select_related("approval").first()
@@ -370,7 +415,8 @@ class TurnRunner:
 
     def _execute(self, agent, tool, call, arguments, existing: ToolCall | None) -> None:
         record = existing or self._record_call(agent, call, arguments, ToolCall.Status.RUNNING)
-        ToolCall.objects.filter(pk=record.pk).update(status=ToolCall.Status.RUNNING)
+        if existing is not None:
+            ToolCall.objects.filter(pk=record.pk).update(status=ToolCall.Status.RUNNING)
         self.notify()
         ok, result = toolbox.run_tool(
             tool,
@@ -382,24 +428,31 @@ class TurnRunner:
                 idempotency_key=call["key"],
             ),
         )
-        with transaction.atomic():
-            ToolCall.objects.filter(pk=record.pk).update(
+        # The outcome is committed with the checkpoint that pops this call (_drain_queue).
+        self._writes.append(
+            functools.partial(
+                ToolCall.objects.filter(pk=record.pk).update,
                 status=ToolCall.Status.COMPLETED if ok else ToolCall.Status.FAILED,
                 result=result if ok else None,
                 error="" if ok else str(result),
                 finished_at=timezone.now(),
             )
+        )
         self._tool_result(call, result if ok else {"error": str(result)})
-        self.notify()
+        self._notify = True
 
     # -- guard rails ------------------------------------------------------------------------
 
     def _guard(self, agent: AgentInstance | None, kind: str, detail: str) -> None:
-        GuardrailEvent.objects.create(
-            conversation=self.conversation, turn=self.turn, agent=agent, kind=kind, detail=detail
-        )
+        # Written with the checkpoint that follows every guard rail.
+        self._writes.append(
+            functools.partial(
+                GuardrailEvent.objects.create,
+                conversation=self.conversation, turn=self.turn, agent=agent, kind=kind, detail=detail,
+            )
+        )  # fmt: skip
         logger.info("guard rail %s in conversation %s: %s", kind, self.conversation.pk, detail)
-        self.notify()
+        self._notify = True
 
     def _stop_for_step_limit(self, agent: AgentInstance) -> TurnOutcome:
         self._guard(
@@ -414,5 +467,5 @@ class TurnRunner:
         if not self.writer.add(("\n\n" if written.strip() else "") + text):
             raise Superseded
         self.state["queue"] = []
-        self.save()
+        # Checkpointed by reply_generate with the final status, like any last step.
         return TurnOutcome(Message.Status.COMPLETE, usage=self.usage)
