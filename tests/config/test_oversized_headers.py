@@ -11,10 +11,10 @@ import pytest
 
 from tests.support.stack import Stack
 
-pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.stack
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def web(django_db_setup) -> Iterator[Stack]:
     running = Stack()
     try:
