@@ -13,7 +13,8 @@ Both sides run turns of three agent steps on the scripted model (``scripted/defa
   the same messages, tool specs and metadata: the same litellm path, so the same model cost).
   Compiled with ``SqliteSaver`` on a temporary file (WAL and ``synchronous=NORMAL``, the pragmas our
   SQLite uses) at LangGraph's default durability; for reference also with ``durability="sync"``
-  and with no checkpointer.
+  and with no checkpointer. With PostgreSQL, also with ``PostgresSaver`` in the same temporary
+  database as ours (``langgraph-checkpoint-postgres``), which our PostgreSQL row is held to.
 
 Each side also replays its own three model calls alone (as recorded in a warm-up turn), once per
 round of turns, interleaved with them, so overhead = turn - model calls (p50 - p50), per turn and per
@@ -59,11 +60,14 @@ ANSWER = "done"
 SCRIPT = "@alpha: transfer beta beta knows || @beta: transfer gamma gamma knows || @gamma: say " + ANSWER
 DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
 LANGGRAPH_VARIANTS = {
-    # variant: (row name, checkpointer, durability)
-    "sqlite": ("LangGraph (SQLite checkpointer)", True, "async"),  # LangGraph's default durability
-    "sqlite_sync": ("  ref: LangGraph, durability=sync", True, "sync"),
-    "none": ("  ref: LangGraph, no checkpointer", False, None),
+    # variant: (row name, checkpointer: "sqlite", "postgres" or None, durability)
+    "sqlite": ("LangGraph (SQLite checkpointer)", "sqlite", "async"),  # LangGraph's default durability
+    "sqlite_sync": ("  ref: LangGraph, durability=sync", "sqlite", "sync"),
+    "none": ("  ref: LangGraph, no checkpointer", None, None),
+    "postgres": ("LangGraph (PostgreSQL checkpointer)", "postgres", "async"),
 }
+# Each of our rows is held to LangGraph's row on the same database.
+REFERENCE = {"ours (SQLite)": "sqlite", "ours (PostgreSQL)": "postgres"}
 
 
 class BenchError(Exception):
@@ -279,7 +283,7 @@ class GraphState(TypedDict):
 class LangGraphSide:
     """The same three steps as a LangGraph ``StateGraph``, in each variant."""
 
-    def __init__(self, workdir: Path, warmup: int) -> None:
+    def __init__(self, workdir: Path, warmup: int, postgres_url: str | None) -> None:
         _setup_django()
         import sqlite3
 
@@ -298,9 +302,23 @@ class LangGraphSide:
         saver = SqliteSaver(self.conn)
         saver.setup()  # creates the tables, turns WAL on
         self.conn.execute("PRAGMA synchronous=NORMAL")  # as our SQLite settings
+        savers: dict[str | None, Any] = {"sqlite": saver, None: None}
+        self.pg_conn: Any = None
+        if postgres_url:
+            import psycopg
+            from langgraph.checkpoint.postgres import PostgresSaver
+            from psycopg.rows import dict_row
+
+            # The connection PostgresSaver's documentation asks for.
+            self.pg_conn = psycopg.connect(
+                postgres_url, autocommit=True, prepare_threshold=0, row_factory=dict_row
+            )
+            savers["postgres"] = PostgresSaver(self.pg_conn)
+            savers["postgres"].setup()
+        self.variants = {variant: spec for variant, spec in LANGGRAPH_VARIANTS.items() if spec[1] in savers}
         self.graphs = {
-            variant: builder.compile(checkpointer=saver if checkpointed else None)
-            for variant, (_, checkpointed, _) in LANGGRAPH_VARIANTS.items()
+            variant: builder.compile(checkpointer=savers[kind])
+            for variant, (_, kind, _) in self.variants.items()
         }
         self.threads = 0
         self.recording = []
@@ -353,7 +371,7 @@ class LangGraphSide:
         return node
 
     def _turn(self, variant: str) -> float:
-        _, checkpointed, durability = LANGGRAPH_VARIANTS[variant]
+        _, checkpointed, durability = self.variants[variant]
         self.threads += 1
         config: Any = {"configurable": {"thread_id": f"turn-{self.threads}"}}
         options: dict[str, Any] = {"durability": durability} if checkpointed else {}
@@ -368,7 +386,7 @@ class LangGraphSide:
 
     def measure(self, turns: int) -> Samples:
         jobs: dict[str, Callable[[], float]] = {
-            variant: functools.partial(self._turn, variant) for variant in LANGGRAPH_VARIANTS
+            variant: functools.partial(self._turn, variant) for variant in self.variants
         }
         timings = self.rotation.run({**jobs, "model": lambda: _replay(self.calls)}, turns)
         return {"turn_ms": {variant: timings[variant] for variant in jobs}, "model_ms": timings["model"]}
@@ -377,6 +395,10 @@ class LangGraphSide:
         checkpoints = self.conn.execute("SELECT count(*) FROM checkpoints").fetchone()[0]
         writes = self.conn.execute("SELECT count(*) FROM writes").fetchone()[0]
         self.conn.close()
+        if self.pg_conn is not None:
+            checkpoints += self.pg_conn.execute("SELECT count(*) AS n FROM checkpoints").fetchone()["n"]
+            writes += self.pg_conn.execute("SELECT count(*) AS n FROM checkpoint_writes").fetchone()["n"]
+            self.pg_conn.close()
         return {"checkpoints": checkpoints, "writes": writes}
 
 
@@ -392,7 +414,7 @@ def child_main(args: argparse.Namespace) -> int:
     try:
         side: OursSide | LangGraphSide = (
             OursSide(args.run_id, args.warmup) if args.child == "ours"
-            else LangGraphSide(Path(args.workdir), args.warmup)
+            else LangGraphSide(Path(args.workdir), args.warmup, os.environ.get("BENCH_LANGGRAPH_POSTGRES"))
         )  # fmt: skip
         answer({"ready": True})
         for line in sys.stdin:
@@ -472,6 +494,7 @@ class Child:
 @dataclass
 class Row:
     name: str
+    variant: str = ""  # LangGraph's rows only
     turn_ms: list[float] = field(default_factory=list)
     model_ms: list[float] = field(default_factory=list)
     queries: float | None = None
@@ -601,8 +624,14 @@ class Bench:
         if database_url is not None:
             child = self._start("ours (PostgreSQL)", "ours", database_url)
             sides.append((child, {"default": Row("ours (PostgreSQL)")}))
+        self.env["BENCH_LANGGRAPH_POSTGRES"] = database_url or ""
         graph = self._start("langgraph", "langgraph", f"sqlite:///{self.tmp / 'unused.sqlite3'}")
-        sides.append((graph, {variant: Row(name) for variant, (name, _, _) in LANGGRAPH_VARIANTS.items()}))
+        graph_rows = {
+            variant: Row(name, variant=variant)
+            for variant, (name, kind, _) in LANGGRAPH_VARIANTS.items()
+            if kind != "postgres" or database_url
+        }
+        sides.append((graph, graph_rows))
 
         done, block = 0, self.args.block
         _log(f"measuring {self.args.turns} turns per row in blocks of {block}, sides alternating")
@@ -626,7 +655,7 @@ class Bench:
             if "checkpoints" in extra:
                 self.notes.append(
                     f"LangGraph: {extra['checkpoints']} checkpoints and {extra['writes']} pending writes "
-                    "saved in all (its SQLite variants share one saver)"
+                    "saved in all (its SQLite variants share one saver; PostgreSQL has its own)"
                 )
         if self.pg_url is not None:
             self.pg_commit_ms.append(self._commit_ms(self.pg_url))
@@ -658,7 +687,11 @@ def _ratio(value: float, reference: float) -> float:
 def report(
     args: argparse.Namespace, rows: list[Row], notes: list[str], query_groups: list[list[Any]]
 ) -> None:
-    langgraph = next(row for row in rows if row.name.startswith("LangGraph"))
+    by_variant = {row.variant: row for row in rows if row.variant}
+
+    def reference(row: Row) -> Row:
+        return by_variant.get(REFERENCE.get(row.name, "sqlite"), by_variant["sqlite"])
+
     print(
         f"\ngraph overhead: {args.turns} turns of {STEPS} agent steps per row, after {args.warmup} warm-up "
         f"turns (scripted model, cpus={os.cpu_count()}); times in ms; ovh = turn - the same model calls alone"
@@ -672,7 +705,7 @@ def report(
             f"{row.name:36}{_fmt(percentile(row.turn_ms, 50)):>9}{_fmt(statistics.fmean(row.turn_ms)):>9}"
             f"{_fmt(percentile(row.model_ms, 50)):>10}{_fmt(row.overhead_turn_p50):>10}"
             f"{_fmt(row.overhead_step_p50):>10}{_fmt(row.overhead_step_mean):>10}"
-            f"{_fmt(_ratio(row.overhead_step_p50, langgraph.overhead_step_p50)) + 'x':>10}"
+            f"{_fmt(_ratio(row.overhead_step_p50, reference(row).overhead_step_p50)) + 'x':>10}"
             f"{_fmt(row.queries, 0):>9}{_fmt(row.commits, 0):>9}"
         )
     print()
@@ -690,10 +723,12 @@ def report(
             print(f"{count:4.0f}  {sql_text}")
     print()
     for row in rows:
-        if row.name.startswith("ours"):
+        if row.name in REFERENCE:
+            langgraph = reference(row)
             met = "MET" if row.overhead_step_p50 <= langgraph.overhead_step_p50 else "MISSED"
             print(
-                f"goal: ours at or below LangGraph (per-step overhead p50), {row.name}: "
+                f"goal: ours at or below LangGraph on the same database (per-step overhead p50), "
+                f"{row.name} vs {langgraph.name.strip()}: "
                 f"{_fmt(row.overhead_step_p50)} vs {_fmt(langgraph.overhead_step_p50)} ms "
                 f"({_fmt(_ratio(row.overhead_step_p50, langgraph.overhead_step_p50))}x)  {met}"
             )
