@@ -42,6 +42,9 @@ class Conversation(models.Model):
     )
     arm = models.CharField(max_length=20, choices=Arm.choices, default=Arm.MULTI_AGENT)
     purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.CHAT)
+    # Deleted by its user: gone from their list, chat and socket, but kept so the figures
+    # analytics already counted (turns, hand-offs, cost) do not change under anyone.
+    deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

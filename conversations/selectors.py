@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -14,7 +14,17 @@ from conversations.models import Approval, Conversation, Message, ShadowPair
 def conversations_for_user(*, account: Account, user: AbstractBaseUser) -> QuerySet[Conversation]:
     """A user's own conversations in the current account; nobody else's. Hidden runs (shadow
     answers, evaluations) are not the user's to see."""
-    return Conversation.objects.visible().filter(account=account, user=user)
+    return Conversation.objects.visible().filter(account=account, user=user, deleted_at__isnull=True)
+
+
+def conversations_search(*, account: Account, user: AbstractBaseUser, query: str) -> QuerySet[Conversation]:
+    """The user's conversations whose title or any message contains ``query`` (any case)."""
+    conversations = conversations_for_user(account=account, user=user)
+    query = (query or "").strip()
+    if not query:
+        return conversations
+    matching = Message.objects.filter(content__icontains=query).values("conversation_id")
+    return conversations.filter(Q(title__icontains=query) | Q(pk__in=matching))
 
 
 def conversation_get(*, account: Account, user: AbstractBaseUser, pk: int) -> Conversation:
@@ -33,7 +43,11 @@ def conversation_for_socket(
     membership = membership_current(user=user, account_id=account_id)
     if membership is None:
         return None
-    return Conversation.objects.visible().filter(pk=pk, account=membership.account, user=user).first()
+    return (
+        Conversation.objects.visible()
+        .filter(pk=pk, account=membership.account, user=user, deleted_at__isnull=True)
+        .first()
+    )
 
 
 def messages_for_conversation(*, conversation: Conversation) -> QuerySet[Message]:

@@ -248,3 +248,30 @@ def message_feedback_set(*, message: Message, user: AbstractBaseUser, feedback: 
     message.save(update_fields=["feedback", "feedback_at", "updated_at"])
     send_on_commit(feedback_given, message_id=message.pk)
     return message
+
+
+def conversation_rename(*, conversation: Conversation, title: str) -> Conversation:
+    """Give the conversation the title its user chose (whitespace collapsed)."""
+    title = " ".join((title or "").split())
+    if not title:
+        raise ValidationError({"title": ValidationError("Give the conversation a title.", code="empty")})
+    text_validate(title, field="title")
+    max_length = Conversation._meta.get_field("title").max_length
+    if len(title) > max_length:
+        raise ValidationError(
+            {"title": ValidationError(f"Titles can be at most {max_length} characters.", code="too_long")}
+        )
+    conversation.title = title
+    conversation.save(update_fields=["title", "updated_at"])
+    return conversation
+
+
+def conversation_delete(*, conversation: Conversation) -> Conversation:
+    """Delete the conversation for its user: a running reply is stopped, and the rows stay (with
+    ``deleted_at``) for analytics, which counted them already."""
+    for reply in conversation.messages.filter(role=Message.Role.ASSISTANT, status__in=Message.IN_FLIGHT):
+        reply_cancel(reply=reply)
+    # update() keeps updated_at: the conversation's place in analytics' time series does not move.
+    Conversation.objects.filter(pk=conversation.pk, deleted_at__isnull=True).update(deleted_at=timezone.now())
+    conversation.refresh_from_db(fields=["deleted_at"])
+    return conversation

@@ -1,6 +1,7 @@
 import uuid
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
@@ -13,7 +14,7 @@ from accounts.ratelimit import RateLimited, chat_send_throttle, rate_limited_res
 from conversations.selectors import (
     approval_for_user,
     conversation_get,
-    conversations_for_user,
+    conversations_search,
     message_in_conversation,
     messages_for_conversation,
 )
@@ -21,6 +22,8 @@ from conversations.services import (
     ApprovalAlreadyDecided,
     ReplyInFlight,
     approval_decide,
+    conversation_delete,
+    conversation_rename,
     conversation_start,
     message_feedback_set,
     message_send,
@@ -48,17 +51,32 @@ def _composer_rate_limited(request: HttpRequest, error: RateLimited) -> HttpResp
     return rate_limited_response(request, error)
 
 
+def _conversation_list(request: HttpRequest, current_pk: int | None = None) -> dict:
+    query = request.GET.get("q", "").strip()[:200]
+    return {
+        "conversations": conversations_search(account=request.account, user=request.user, query=query)[:100],
+        "query": query,
+        "current_pk": current_pk,
+    }
+
+
 @require_GET
 @account_required
 def chat(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "conversations/chat.html",
-        {
-            "conversations": conversations_for_user(account=request.account, user=request.user)[:100],
-            "max_chars": settings.CHAT_MESSAGE_MAX_CHARS,
-        },
+        {**_conversation_list(request), "max_chars": settings.CHAT_MESSAGE_MAX_CHARS},
     )
+
+
+@require_GET
+@account_required
+def conversation_list(request: HttpRequest) -> HttpResponse:
+    """The conversation list alone, filtered by ``q``: the search box swaps it in as one types."""
+    current = request.GET.get("current", "")
+    context = _conversation_list(request, current_pk=int(current) if current.isdigit() else None)
+    return render(request, "conversations/_conversation_list.html", context)
 
 
 @require_GET
@@ -69,12 +87,32 @@ def conversation_detail(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "conversations/chat.html",
         {
+            **_conversation_list(request, current_pk=conversation.pk),
             "conversation": conversation,
-            "conversations": conversations_for_user(account=request.account, user=request.user)[:100],
             "chat_messages": messages_for_conversation(conversation=conversation),
             "max_chars": settings.CHAT_MESSAGE_MAX_CHARS,
         },
     )
+
+
+@require_POST
+@account_required
+def conversation_rename_view(request: HttpRequest, pk: int) -> HttpResponse:
+    conversation = conversation_get(account=request.account, user=request.user, pk=pk)
+    try:
+        conversation_rename(conversation=conversation, title=request.POST.get("title", ""))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("conversations:conversation", pk=conversation.pk)
+
+
+@require_POST
+@account_required
+def conversation_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    conversation = conversation_get(account=request.account, user=request.user, pk=pk)
+    conversation_delete(conversation=conversation)
+    messages.success(request, f"Deleted “{conversation}”.")
+    return redirect("conversations:chat")
 
 
 @require_POST
