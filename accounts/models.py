@@ -13,6 +13,13 @@ class Account(models.Model):
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=60, unique=True)
     tier = models.CharField(max_length=20, choices=Tier.choices, default=Tier.TEAM)
+    routing_clarify_below = models.FloatField(
+        default=0.5,
+        help_text=(
+            "When the router's confidence in an agent for a new request is below this (0-1), the user "
+            "is asked which of the two likeliest agents they mean instead of being routed on a guess."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from agents.routing import scope
+
 CANNOT_RESOLVE = re.compile(
     r"don't have anything in this account's knowledge base"
     r"|\bwon't guess\b"
@@ -19,14 +21,8 @@ CANNOT_RESOLVE = re.compile(
     re.IGNORECASE,
 )
 
-ASKS_FOR_PERSON = re.compile(
-    r"\b(?:talk|speak|chat|get through)\s+(?:to|with)\s+(?:a|an|some|your)?\s*"
-    r"(?:human|person|real person|operator|someone|somebody|representative|live agent|support engineer)\b"
-    r"|\b(?:want|need|get me|give me)\s+(?:a|an)?\s*(?:human|real person|person|operator)\b"
-    r"|\b(?:human|real person|operator)\s*,?\s*please\b"
-    r"|\bescalate (?:this|it|my)\b",
-    re.IGNORECASE,
-)
+# Shared with the router, which must not answer a request for a person as small talk.
+ASKS_FOR_PERSON = scope.ASKS_FOR_PERSON
 
 URGENT = re.compile(r"\b(?:urgent|asap|critical|outage|emergency|is down|production down)\b", re.IGNORECASE)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from conversations.models import GuardrailEvent, Message, ToolCall
+from conversations.models import GuardrailEvent, Message
 from escalations import detection
 from escalations.ladder import ladder_cut_short
 from escalations.models import Escalation
@@ -49,15 +49,8 @@ def reply_findings(reply: Message) -> list[Finding]:
                 Trigger.STEP_LIMIT if event.kind == GuardrailEvent.Kind.STEP_LIMIT else Trigger.HANDOFF_LOOP
             )
             findings.append(Finding(trigger, f"{event.get_kind_display()}: {event.detail}", reply))
-        denied = turn.tool_calls.filter(status=ToolCall.Status.DENIED).first()
-        if denied is not None:
-            findings.append(
-                Finding(
-                    Trigger.APPROVAL_DENIED,
-                    f"{denied.tool_slug} was denied, so the request was left undone.",
-                    reply,
-                )
-            )
+        # A denied approval is the user's decision, not something left undone: it escalates only
+        # when the user also asks for a person (found above).
     if detection.cannot_resolve(reply.content):
         agent = reply.agent.name if reply.agent else "The agent"
         findings.append(

@@ -153,6 +153,9 @@ AGENT_TOOLS = {
     "research": ["knowledge_search"],
 }
 
+# Everything but delegation: the legacy agent works alone (no routing, no hand-offs, no sub-agents).
+LEGACY_AGENT_TOOLS = ["knowledge_search", "ticket_create", "ticket_update", "live_system_request"]
+
 
 def tools_install() -> dict[str, Tool]:
     tools = {}
@@ -197,4 +200,11 @@ def catalog_install_demo(*, account: Account) -> list[AgentInstance]:
         agents.append(agent)
     for agent in agents:
         agent.handoff_targets.set([other for other in agents if other.pk != agent.pk])
+    # The legacy arm's single agent gets the account's tools too, under the same permission gate,
+    # so an A/B comparison measures routing and hand-offs, not who was allowed to act.
+    legacy = AgentInstance.objects.filter(account=account, is_default=True).exclude(
+        pk__in=[agent.pk for agent in agents]
+    )
+    for agent in legacy:
+        agent.tools.set([tools[slug] for slug in LEGACY_AGENT_TOOLS])
     return agents

@@ -333,15 +333,23 @@ class Router:
             out_of_scope_probability=round(oos, 4),
         )
 
-    def detect_shift(self, text: str, current: str) -> RouteDecision | None:
+    @staticmethod
+    def is_follow_up(text: str) -> bool:
+        """Only makes sense against the conversation so far ("ok do that", "what about the second one?")."""
+        return _is_follow_up((text or "").strip())
+
+    def detect_shift(
+        self, text: str, current: str, *, decision: RouteDecision | None = None
+    ) -> RouteDecision | None:
         """For a later message in a conversation handled by `current`: a decision naming another
         agent when the intent clearly moved there (with a reason suitable to record for a handoff),
         None when `current` should keep the conversation. Conservative: short follow-ups such as
-        "thanks", "ok do that", "what about the second one?" keep the current agent."""
+        "thanks", "ok do that", "what about the second one?" keep the current agent. ``decision``:
+        this text's ``route()`` when the caller already has it (saves routing twice)."""
         text = (text or "").strip()
         if self._single or not text or _is_follow_up(text):
             return None
-        decision = self.route(text)
+        decision = decision or self.route(text)
         if not decision.in_scope or decision.agent == current:
             return None
         current_score = decision.scores.get(current, 0.0)

@@ -23,6 +23,16 @@ FAREWELL = "farewell"
 CHIT_CHAT = "chit_chat"
 OFF_TOPIC = "off_topic"
 UNINTELLIGIBLE = "unintelligible"
+# A user who asks for a person goes to the operator queue, however the message is worded.
+ASKS_FOR_PERSON = re.compile(
+    r"\b(?:talk|speak|chat|get through)\s+(?:to|with)\s+(?:a|an|some|your)?\s*"
+    r"(?:human|person|real person|operator|someone|somebody|representative|live agent|support engineer)\b"
+    r"|\b(?:want|need|get me|give me)\s+(?:a|an)?\s*(?:human|real person|person|operator)\b"
+    r"|\b(?:human|real person|operator)\s*,?\s*please\b"
+    r"|\bescalate (?:this|it|my)\b",
+    re.IGNORECASE,
+)
+
 SMALL_TALK_KINDS = frozenset({GREETING, THANKS, FAREWELL, CHIT_CHAT})
 KINDS = (GREETING, THANKS, FAREWELL, CHIT_CHAT, OFF_TOPIC, UNINTELLIGIBLE)
 
@@ -66,6 +76,22 @@ _GREETING_ANYWHERE = re.compile(rf"^\W*(?:{_GREETING_WORDS})\b", re.IGNORECASE)
 
 _TOKEN = re.compile(r"[^\W\d_]+", re.UNICODE)
 _VOWELS = set("aeiouyäöüéèáàíóú")
+
+
+_BARE_ANSWER = re.compile(
+    r"^\W*(?:yes|yep|yeah|yup|no|nope|sure|ok(?:ay)?|go ahead|do it|please do|yes please|no thanks?)\W*$",
+    re.IGNORECASE,
+)
+
+
+def is_bare_answer(text: str) -> bool:
+    """ "yes", "no", "go ahead": small talk at the start of a conversation, but later it may answer
+    the agent's question, so the agent should read it."""
+    return bool(_BARE_ANSWER.match(text or ""))
+
+
+def asks_for_person(text: str) -> bool:
+    return bool(ASKS_FOR_PERSON.search(text or ""))
 
 
 def formula_kind(text: str) -> str | None:

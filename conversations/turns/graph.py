@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from agents.llm.gateway import ChatStream, StreamResult
 from agents.models import AgentInstance, Tool
-from agents.runtime import guards, toolbox
+from agents.runtime import guards, toolbox, wording
 from agents.runtime.routing import route_message
 from agents.tools.registry import ToolContext
 from conversations.models import (
@@ -146,7 +146,9 @@ class TurnRunner:
 
     def run(self) -> TurnOutcome:
         if not self.state.get("routed"):
-            self._route()
+            outcome = self._route()
+            if outcome is not None:
+                return outcome
         while True:
             if time.monotonic() > self.deadline:
                 limit = settings.CELERY_TASK_SOFT_TIME_LIMIT
@@ -166,7 +168,7 @@ class TurnRunner:
             if outcome is not None:
                 return outcome
 
-    def _route(self) -> None:
+    def _route(self) -> TurnOutcome | None:
         conversation = self.conversation
         # Only a routed conversation's router asks whether this is its first message.
         is_first = (
@@ -183,8 +185,13 @@ class TurnRunner:
             routed=conversation.routed,
         )
         self.state.update(
-            routed=True, agent=routing.agent.slug, steps={}, edges=[], transcript=[], step_index=0
-        )
+            routed=True, agent=routing.agent.slug if routing.agent else None, steps={}, edges=[],
+            transcript=[], step_index=0, route=routing.diagnostics,
+        )  # fmt: skip
+        if routing.reply is not None:
+            # Small talk, an off-topic refusal or a clarifying question: the system answers, no
+            # agent runs, and the text reads as a complete answer (nothing for the escalation ladder).
+            return self._final(routing.reply)
         if routing.handoff_reason:
             self._record_handoff(conversation.agent, routing.agent, routing.handoff_reason, via="router")
         self._set_agent(routing.agent)
@@ -372,8 +379,10 @@ class TurnRunner:
                 ToolCall.objects.filter(pk=existing.pk).update(
                     status=ToolCall.Status.DENIED, finished_at=timezone.now()
                 )
-                self._tool_result(call, {"error": "The user denied this action. Do not retry it."})
-                return None
+                # The user decided: the turn ends in their terms, with no model call that could
+                # retry the action or read the denial as a failure to escalate.
+                self._tool_result(call, {"error": "The user denied this action."})
+                return self._final(wording.DENIED_ANSWER)
         self._execute(agent, tool, call, parsed.arguments, existing)
         return None
 

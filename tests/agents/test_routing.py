@@ -116,7 +116,8 @@ def test_a_decision_has_probabilities_and_a_reason(router):
     assert isinstance(decision, RouteDecision)
     assert decision.agent == "sales"
     assert set(decision.scores) == {agent["slug"] for agent in DEMO_AGENTS}
-    assert sum(decision.scores.values()) == pytest.approx(1.0, abs=1e-3)
+    assert decision.in_scope
+    assert sum(decision.scores.values()) + decision.out_of_scope_probability == pytest.approx(1.0, abs=1e-3)
     assert decision.confidence == max(decision.scores.values())
     assert 0.0 <= decision.confidence <= 1.0
     assert "sales" in decision.reason and "quote" in decision.reason
@@ -158,9 +159,9 @@ def test_the_fast_tfidf_matches_sklearn():
 
 
 @needs_model
-def test_an_empty_message_is_a_zero_confidence_decision(router):
+def test_an_empty_message_is_out_of_scope_as_unintelligible(router):
     decision = router.route("   ")
-    assert decision.confidence == 0.0
+    assert decision.out_of_scope == "unintelligible" and not decision.in_scope
     assert decision.agent in decision.scores
 
 

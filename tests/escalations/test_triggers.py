@@ -1,4 +1,5 @@
-"""Guard-rail stops and denied actions escalate; shadow conversations never do."""
+"""Guard-rail stops escalate; a denied action does not (unless the user asks for a person); shadow
+conversations never do."""
 
 import pytest
 
@@ -23,7 +24,7 @@ def _turn_with(account, member, agent, script: str) -> Message:
     return reply
 
 
-def test_a_denied_action_that_leaves_the_request_undone_escalates(account, member, agents):
+def test_a_denied_action_is_answered_in_the_users_terms_and_does_not_escalate(account, member, agents):
     fixer = agents["alpha"]
     fixer.tools.set([tools_install()["ticket_create"]])
     script = '@alpha: tool ticket_create {"title": "Printer"}; say I could not open the ticket.'
@@ -32,9 +33,21 @@ def test_a_denied_action_that_leaves_the_request_undone_escalates(account, membe
     approval_decide(approval=Approval.objects.get(), user=member, approve=False)
     reply_generate(message_id=reply.pk)
     reply.refresh_from_db()
+    assert reply.content == "OK, I won't do that. Anything else?"
+    assert "Do not retry" not in reply.content and "passed your request" not in reply.content
+    assert reply_inspect(reply_id=reply.pk) is None
+    assert not Escalation.objects.exists()
+
+
+def test_a_denied_action_with_a_request_for_a_person_still_escalates(account, member, agents):
+    fixer = agents["alpha"]
+    fixer.tools.set([tools_install()["ticket_create"]])
+    script = '@alpha: tool ticket_create {"title": "Printer"} || I want to talk to a person'
+    reply = _turn_with(account, member, fixer, script)
+    approval_decide(approval=Approval.objects.get(), user=member, approve=False)
+    reply_generate(message_id=reply.pk)
     escalation = reply_inspect(reply_id=reply.pk)
-    assert (escalation.trigger, escalation.message_id) == ("approval_denied", reply.pk)
-    assert "ticket_create was denied" in escalation.reason
+    assert escalation is not None and escalation.trigger == "asked_for_person"
 
 
 def test_a_ping_pong_stop_escalates(account, member, agents):
