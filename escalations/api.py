@@ -18,6 +18,7 @@ from escalations.schemas import (
     EscalationOut,
     MessageOut,
     PatternOut,
+    PromoteIn,
     QueueHealthOut,
     ReplyIn,
     ResolveIn,
@@ -193,9 +194,14 @@ def escalations_resolve(request: HttpRequest, account: str, escalation_id: int, 
     response={201: PatternOut},
     summary="Promote the resolution to a draft learned pattern",
 )
-def escalations_promote(request: HttpRequest, account: str, escalation_id: int):
+def escalations_promote(
+    request: HttpRequest, account: str, escalation_id: int, payload: PromoteIn | None = None
+):
     escalation = _escalation(_operator(request, account), escalation_id)
-    pattern = _act(lambda: pattern_promote(escalation=escalation, user=request.user))
+    edits = payload or PromoteIn()
+    problem, fix = edits.problem, edits.fix
+    user = request.user
+    pattern = _act(lambda: pattern_promote(escalation=escalation, user=user, problem=problem, fix=fix))
     return Status(
         201,
         {"id": pattern.pk, "problem": pattern.problem, "fix": pattern.fix, "status": pattern.status,

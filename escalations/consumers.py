@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from functools import partial
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -16,7 +17,8 @@ db = partial(database_sync_to_async, thread_sensitive=False)
 class EscalationQueueConsumer(AsyncWebsocketConsumer):
     """The operator queue's socket: only an operator or admin of the current account may
     connect; it joins that account's group and forwards each change as a fragment that
-    makes the page refresh what it shows (its filtered list, or the open escalation)."""
+    makes the page refresh what it shows (its filtered list, or the open escalation, whose
+    id the detail page gives in the socket's query string)."""
 
     async def connect(self) -> None:
         session = self.scope.get("session")
@@ -26,6 +28,11 @@ class EscalationQueueConsumer(AsyncWebsocketConsumer):
         if account_id is None:
             await self.close()  # before accept: the handshake is refused
             return
+        # The detail page connects with ?escalation=<id>: it is told about that escalation only,
+        # the queue page about every one (each gets a fragment whose target it has).
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        raw = (query.get("escalation") or [""])[0]
+        self.escalation_id = int(raw) if raw.isdigit() else None
         self.group = operators_group(account_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
@@ -38,5 +45,8 @@ class EscalationQueueConsumer(AsyncWebsocketConsumer):
         pass  # actions go over HTTP, where errors have a status code
 
     async def escalation_changed(self, event: EscalationEvent) -> None:
-        html = render_to_string("escalations/_live.html", {"escalation_id": event["escalation_id"]})
+        if self.escalation_id is not None and event["escalation_id"] != self.escalation_id:
+            return
+        context = {"escalation_id": event["escalation_id"], "detail_id": self.escalation_id}
+        html = render_to_string("escalations/_live.html", context)
         await self.send(text_data=html)

@@ -23,6 +23,11 @@ class ResolveIn(Schema):
     note: str = Field(..., description="What was wrong and what fixed it.")
 
 
+class PromoteIn(Schema):
+    problem: str | None = Field(None, description="The request patterns match; default the escalation's.")
+    fix: str | None = Field(None, description="What fixed it; default the resolution note.")
+
+
 class SlaOut(Schema):
     label: str
     due_at: datetime | None

@@ -18,6 +18,13 @@ from escalations.models import Escalation, LearnedPattern
 
 AGE_FILTERS = {"1h": timedelta(hours=1), "4h": timedelta(hours=4), "24h": timedelta(hours=24)}
 STATUS_FILTERS = {"queue": Escalation.IN_QUEUE, **{s: (s,) for s in Escalation.Status.values}, "all": ()}
+# The queue's sort orders, by URL value; "triage" (the default) is what a person should take next.
+QUEUE_SORTS = {
+    "triage": "Next to take",
+    "oldest": "Oldest first",
+    "newest": "Newest first",
+    "priority": "Most urgent first",
+}
 
 
 def escalations_for_account(*, account: Account) -> QuerySet[Escalation]:
@@ -27,11 +34,17 @@ def escalations_for_account(*, account: Account) -> QuerySet[Escalation]:
 
 
 def escalations_filtered(
-    *, account: Account, status: str = "queue", priority: str = "", older_than: str = ""
+    *,
+    account: Account,
+    status: str = "queue",
+    priority: str = "",
+    older_than: str = "",
+    sort: str = "triage",
 ) -> QuerySet[Escalation]:
     """The queue as an operator filters it: by status (``queue`` is everything a person
     still has to act on), priority, and age (created longer ago than 1h, 4h or 24h);
-    unclaimed ones first, then by priority, oldest first."""
+    sorted by ``sort`` (one of QUEUE_SORTS; by default unclaimed ones first, then by
+    priority, oldest first)."""
     escalations = escalations_for_account(account=account)
     statuses = STATUS_FILTERS.get(status, Escalation.IN_QUEUE)
     if statuses:
@@ -40,6 +53,12 @@ def escalations_filtered(
         escalations = escalations.filter(priority=int(priority))
     if older_than in AGE_FILTERS:
         escalations = escalations.filter(created_at__lte=timezone.now() - AGE_FILTERS[older_than])
+    if sort == "oldest":
+        return escalations.order_by("created_at", "id")
+    if sort == "newest":
+        return escalations.order_by("-created_at", "-id")
+    if sort == "priority":
+        return escalations.order_by("-priority", "created_at", "id")
     # What nobody has taken first, then the most urgent, then the longest waiting.
     unclaimed_first = Case(
         When(status=Escalation.Status.OPEN, assignee__isnull=True, then=Value(0)), default=Value(1)

@@ -301,17 +301,31 @@ def person_answer_for(escalation: Escalation) -> str:
     return "\n\n".join(replies.values_list("content", flat=True))
 
 
-def pattern_promote(*, escalation: Escalation, user: AbstractBaseUser) -> LearnedPattern:
-    """A draft pattern from a resolved escalation: the user's request and the fix a
-    person gave. An admin approves it before Phase 1 answers with it."""
+def pattern_draft_for(escalation: Escalation) -> tuple[str, str]:
+    """The pattern a resolved escalation suggests: the user's request, and the fix as the
+    resolution note words it (what was wrong and what fixed it). The chat replies are
+    progress updates to the user ("We are looking at the VPN now."), so they are only
+    the fix when the note is empty."""
+    return escalation.question, escalation.resolution_note.strip() or person_answer_for(escalation)
+
+
+def pattern_promote(
+    *, escalation: Escalation, user: AbstractBaseUser, problem: str | None = None, fix: str | None = None
+) -> LearnedPattern:
+    """A draft pattern from a resolved escalation: the request and fix the operator
+    submitted (by default the draft of ``pattern_draft_for``). An admin approves it
+    before Phase 1 answers with it."""
     if escalation.status != Status.RESOLVED or escalation.resolved_by_phase != Phase.HUMAN:
         raise EscalationConflict("Only an escalation a person resolved can be promoted to a pattern.")
-    fix = person_answer_for(escalation) or escalation.resolution_note
+    drafted_problem, drafted_fix = pattern_draft_for(escalation)
+    problem = (drafted_problem if problem is None else problem).strip()
+    fix = (drafted_fix if fix is None else fix).strip()
+    _require_problem_and_fix(problem=problem, fix=fix)
     try:
         with transaction.atomic():
             pattern = LearnedPattern.objects.create(
                 account_id=escalation.account_id,
-                problem=escalation.question,
+                problem=problem,
                 fix=fix,
                 source_escalation=escalation,
                 created_by=user,
@@ -322,13 +336,46 @@ def pattern_promote(*, escalation: Escalation, user: AbstractBaseUser) -> Learne
     return pattern
 
 
+def _require_problem_and_fix(*, problem: str, fix: str) -> None:
+    errors = {}
+    if not problem.strip():
+        errors["problem"] = "Say what the problem was."
+    if not fix.strip():
+        errors["fix"] = "Say what fixed it."
+    if errors:
+        raise ValidationError(errors)
+
+
 def _require_admin(*, user: AbstractBaseUser, account_id: int) -> None:
     if not Membership.objects.filter(user=user, account_id=account_id, role=Membership.Role.ADMIN).exists():
         raise PermissionError("Only an admin of the account can approve or retire patterns.")
 
 
-def pattern_approve(*, pattern: LearnedPattern, user: AbstractBaseUser) -> LearnedPattern:
+def pattern_edit(
+    *, pattern: LearnedPattern, user: AbstractBaseUser, problem: str, fix: str
+) -> LearnedPattern:
+    """An admin rewords a pattern (a draft before approving it, or one already in use).
+    The embedding follows the new problem text the next time patterns are matched."""
     _require_admin(user=user, account_id=pattern.account_id)
+    problem, fix = problem.strip(), fix.strip()
+    _require_problem_and_fix(problem=problem, fix=fix)
+    pattern.problem, pattern.fix = problem, fix
+    pattern.save(update_fields=["problem", "fix", "updated_at"])
+    return pattern
+
+
+def pattern_approve(
+    *, pattern: LearnedPattern, user: AbstractBaseUser, problem: str | None = None, fix: str | None = None
+) -> LearnedPattern:
+    """Approve a pattern, with the admin's edits of its problem and fix when given."""
+    _require_admin(user=user, account_id=pattern.account_id)
+    if problem is not None or fix is not None:
+        pattern_edit(
+            pattern=pattern,
+            user=user,
+            problem=pattern.problem if problem is None else problem,
+            fix=pattern.fix if fix is None else fix,
+        )
     if not pattern.problem.strip() or not pattern.fix.strip():
         raise ValidationError({"fix": "A pattern needs both a problem and a fix before it is approved."})
     pattern.status = LearnedPattern.Status.APPROVED

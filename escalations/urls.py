@@ -17,5 +17,6 @@ urlpatterns = [
     path("<int:pk>/promote/", views.promote, name="promote"),
     path("patterns/", views.patterns, name="patterns"),
     path("patterns/<int:pk>/approve/", views.pattern_approve_view, name="pattern-approve"),
+    path("patterns/<int:pk>/edit/", views.pattern_edit_view, name="pattern-edit"),
     path("patterns/<int:pk>/retire/", views.pattern_retire_view, name="pattern-retire"),
 ]

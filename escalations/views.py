@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.decorators import account_required
 from escalations.models import LADDER, Escalation, LearnedPattern
 from escalations.selectors import (
+    QUEUE_SORTS,
     escalation_get,
     escalation_transcript,
     escalations_filtered,
@@ -31,6 +34,8 @@ from escalations.services import (
     escalation_reply,
     escalation_resolve,
     pattern_approve,
+    pattern_draft_for,
+    pattern_edit,
     pattern_promote,
     pattern_retire,
 )
@@ -49,23 +54,45 @@ def operator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
     return wrapper
 
 
+QUEUE_PAGE_SIZE = 50
+
+
 def _filters(request: HttpRequest) -> dict[str, str]:
+    sort = request.GET.get("sort", "triage")
     return {
         "status": request.GET.get("status", "queue"),
         "priority": request.GET.get("priority", ""),
         "older_than": request.GET.get("older_than", ""),
+        "sort": sort if sort in QUEUE_SORTS else "triage",
     }
+
+
+def _queue_query(filters: dict[str, str], **extra: object) -> str:
+    """The filters as a query string, leaving out the defaults so shared links stay short."""
+    defaults = {"status": "queue", "priority": "", "older_than": "", "sort": "triage", "page": 1}
+    params = {**filters, **extra}
+    return urlencode({k: v for k, v in params.items() if str(v) != str(defaults.get(k, ""))})
 
 
 def _queue_context(request: HttpRequest) -> dict:
     filters = _filters(request)
-    escalations = escalations_filtered(account=request.account, **filters)[:200]
+    escalations = escalations_filtered(account=request.account, **filters)
+    # Every matching row is reachable: a page of them, with the total and where this page sits.
+    page = Paginator(escalations, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = _queue_query(filters, page=page.number)
     return {
         "filters": filters,
+        "page": page,
+        "query": query,
+        "page_links": {
+            "previous": page.has_previous() and _queue_query(filters, page=page.previous_page_number()),
+            "next": page.has_next() and _queue_query(filters, page=page.next_page_number()),
+        },
         "health": queue_health(account_id=request.account.pk),
-        "rows": [(e, sla_clocks(e)) for e in escalations],
+        "rows": [(e, sla_clocks(e)) for e in page.object_list],
         "priorities": Escalation.Priority.choices,
         "statuses": [("queue", "Needs a person"), *Escalation.Status.choices, ("all", "All")],
+        "sorts": list(QUEUE_SORTS.items()),
     }
 
 
@@ -79,7 +106,13 @@ def queue(request: HttpRequest) -> HttpResponse:
 @operator_required
 def queue_table(request: HttpRequest) -> HttpResponse:
     # The counts change with the rows: refreshed with them, out of band.
-    return render(request, "escalations/_queue_table.html", {**_queue_context(request), "oob_stats": True})
+    context = _queue_context(request)
+    response = render(request, "escalations/_queue_table.html", {**context, "oob_stats": True})
+    if request.headers.get("HX-Trigger") == "queue-filters":
+        # A filter the operator picked becomes the page's address: shareable, kept on reload.
+        query = context["query"]
+        response["HX-Push-Url"] = reverse("escalations:queue") + (f"?{query}" if query else "")
+    return response
 
 
 def _detail_context(request: HttpRequest, escalation: Escalation) -> dict:
@@ -102,6 +135,7 @@ def _detail_context(request: HttpRequest, escalation: Escalation) -> dict:
         "operators": operators_for_account(account_id=request.account.pk),
         "is_admin": request.membership.is_admin,
         "pattern": LearnedPattern.objects.filter(source_escalation=escalation).first(),
+        "pattern_draft": escalation.status == Escalation.Status.RESOLVED and pattern_draft_for(escalation),
     }
 
 
@@ -124,7 +158,12 @@ def _action_error(request: HttpRequest, error: ValidationError, status: int) -> 
     response = render(
         request, "escalations/_action_error.html", {"error": " ".join(error.messages)}, status=status
     )
-    response["HX-Retarget"] = "#action-error"
+    # The pages' forms target the slot themselves (resolved when they post). A re-target is
+    # resolved from the posting form when the answer arrives, and a live refresh may have
+    # replaced that form by then (the winner's claim re-renders the state header), which
+    # htmx reports as "Invalid re-target": only re-target when the form did not.
+    if request.headers.get("HX-Target") != "action-error":
+        response["HX-Retarget"] = "#action-error"
     response["HX-Reswap"] = "innerHTML"
     return response
 
@@ -135,6 +174,7 @@ def _after_action(request: HttpRequest, escalation: Escalation, *, clear_forms: 
     escalation.refresh_from_db()
     context = _detail_context(request, escalation)
     context["clear_forms"] = clear_forms
+    context["clear_error"] = True
     return render(request, "escalations/_detail_parts.html", context)
 
 
@@ -195,7 +235,11 @@ def resolve(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @operator_required
 def promote(request: HttpRequest, pk: int) -> HttpResponse:
-    return _act(request, pk, lambda e: pattern_promote(escalation=e, user=request.user))
+    # The operator's edits of the drafted problem and fix; absent fields keep the draft.
+    problem, fix = request.POST.get("problem"), request.POST.get("fix")
+    return _act(
+        request, pk, lambda e: pattern_promote(escalation=e, user=request.user, problem=problem, fix=fix)
+    )
 
 
 @require_POST
@@ -254,7 +298,24 @@ def _pattern_action(request: HttpRequest, pk: int, action: Callable) -> HttpResp
 @require_POST
 @operator_required
 def pattern_approve_view(request: HttpRequest, pk: int) -> HttpResponse:
-    return _pattern_action(request, pk, pattern_approve)
+    # Approved as the admin last worded it in the row's form, when it was sent with the approval.
+    problem, fix = request.POST.get("problem"), request.POST.get("fix")
+
+    def approve(*, pattern: LearnedPattern, user) -> LearnedPattern:
+        return pattern_approve(pattern=pattern, user=user, problem=problem, fix=fix)
+
+    return _pattern_action(request, pk, approve)
+
+
+@require_POST
+@operator_required
+def pattern_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    problem, fix = request.POST.get("problem", ""), request.POST.get("fix", "")
+
+    def edit(*, pattern: LearnedPattern, user) -> LearnedPattern:
+        return pattern_edit(pattern=pattern, user=user, problem=problem, fix=fix)
+
+    return _pattern_action(request, pk, edit)
 
 
 @require_POST

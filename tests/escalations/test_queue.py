@@ -206,8 +206,9 @@ def test_promoted_resolution_answers_the_next_similar_request_at_phase_1(
     queued, operator, operator_client, admin_user, account, member
 ):
     fix = "Badges are activated overnight: try again tomorrow morning, or call reception on 555-0100."
-    operator_client.post(f"/escalations/{queued.pk}/reply/", {"content": fix}, **HX)
-    operator_client.post(f"/escalations/{queued.pk}/resolve/", {"note": "Activation lag."}, **HX)
+    # The chat reply is a progress update; the resolution note says what fixed it.
+    operator_client.post(f"/escalations/{queued.pk}/reply/", {"content": "We are looking at it now."}, **HX)
+    operator_client.post(f"/escalations/{queued.pk}/resolve/", {"note": fix}, **HX)
     assert operator_client.post(f"/escalations/{queued.pk}/promote/", **HX).status_code == 200
     assert operator_client.post(f"/escalations/{queued.pk}/promote/", **HX).status_code == 409
     pattern = LearnedPattern.objects.get()

@@ -26,11 +26,11 @@ def _cookie(user) -> tuple[bytes, bytes]:
     return (b"cookie", f"sessionid={client_for(user).cookies['sessionid'].value}".encode())
 
 
-async def _connect(user=None):
+async def _connect(user=None, path: str = "/ws/escalations/"):
     headers = [ORIGIN]
     if user is not None:
         headers.append(await database_sync_to_async(_cookie)(user))
-    communicator = WebsocketCommunicator(application, "/ws/escalations/", headers=headers)
+    communicator = WebsocketCommunicator(application, path, headers=headers)
     connected, _ = await communicator.connect()
     return communicator, connected
 
@@ -55,10 +55,28 @@ async def test_an_operator_gets_changes_of_their_account_only(queued, operator, 
     assert connected and other_connected
     await database_sync_to_async(publish_escalation)(queued.account_id, queued.pk)
     html = await ours.receive_from(timeout=5)
-    assert 'id="queue-live"' in html and f"/escalations/{queued.pk}/live/" in html
+    assert 'id="queue-live"' in html and f'data-escalation="{queued.pk}"' in html
     assert await theirs.receive_nothing(timeout=0.5)
     await ours.disconnect()
     await theirs.disconnect()
+
+
+async def test_each_page_gets_only_fragments_whose_targets_it_has(queued, operator):
+    """The queue page has no escalation's live slot and the detail page has no queue table:
+    an out-of-band swap without its target is an htmx console error (oobErrorNoTarget)."""
+    queue_page, _ = await _connect(operator)
+    this_detail, _ = await _connect(operator, f"/ws/escalations/?escalation={queued.pk}")
+    other_detail, _ = await _connect(operator, f"/ws/escalations/?escalation={queued.pk + 1000}")
+    await database_sync_to_async(publish_escalation)(queued.account_id, queued.pk)
+    queue_html = await queue_page.receive_from(timeout=5)
+    assert 'id="queue-live"' in queue_html and "escalation-live" not in queue_html
+    detail_html = await this_detail.receive_from(timeout=5)
+    assert f'id="escalation-live-{queued.pk}"' in detail_html
+    assert f"/escalations/{queued.pk}/live/" in detail_html
+    assert "queue-live" not in detail_html
+    assert await other_detail.receive_nothing(timeout=0.5)
+    for communicator in (queue_page, this_detail, other_detail):
+        await communicator.disconnect()
 
 
 async def test_claiming_publishes_to_the_queue(queued, operator, second_operator):
