@@ -85,20 +85,28 @@ def checkpoint_text_length(reply: Message) -> int:
     return int(state.get("text_len", 0))
 
 
-def _finish(reply: Message, *, status: str, error: str = "", result: StreamResult | None = None) -> None:
-    reply.status = status
-    reply.error = error
-    reply.completed_at = timezone.now()
-    fields = ["status", "error", "completed_at", "updated_at"]
+def _finished_fields(
+    *, status: str, error: str = "", result: StreamResult | None = None
+) -> dict[str, object]:
+    """A reply's final fields (its lease is cleared with them)."""
+    fields: dict[str, object] = {"status": status, "error": error, "completed_at": timezone.now()}
     if result is not None:
-        reply.model = result.model or (result.attempts[-1] if result.attempts else "")
-        reply.prompt_tokens = result.prompt_tokens
-        reply.completion_tokens = result.completion_tokens
-        reply.cost_usd = Decimal(str(round(result.cost_usd, 6)))
-        reply.first_token_ms = result.first_token_ms
-        reply.latency_ms = result.latency_ms
-        fields += ["model", "prompt_tokens", "completion_tokens", "cost_usd", "first_token_ms", "latency_ms"]
-    durable.release_row(reply, update_fields=fields)
+        fields.update(
+            model=result.model or (result.attempts[-1] if result.attempts else ""),
+            prompt_tokens=result.prompt_tokens,
+            completion_tokens=result.completion_tokens,
+            cost_usd=Decimal(str(round(result.cost_usd, 6))),
+            first_token_ms=result.first_token_ms,
+            latency_ms=result.latency_ms,
+        )
+    return fields
+
+
+def _finish(reply: Message, *, status: str, error: str = "", result: StreamResult | None = None) -> None:
+    fields = _finished_fields(status=status, error=error, result=result)
+    for name, value in fields.items():
+        setattr(reply, name, value)
+    durable.release_row(reply, update_fields=[*fields, "updated_at"])
     conversation_id, message_id = reply.conversation_id, reply.pk
     transaction.on_commit(lambda: publish(conversation_id, message_event(message_id=message_id)))
 
@@ -186,10 +194,13 @@ def reply_generate(*, message_id: int) -> None:
             if not writer.flush():
                 raise Superseded
         else:
-            # The last step's text, rows and checkpoint, and the final status: one commit.
+            # The last step's text, rows and checkpoint, and the final status (lease cleared):
+            # one commit. The ownership check is that update's condition: a Stop that landed
+            # fails it, and the reply is finished as cancelled below.
+            final = _finished_fields(status=outcome.status, error=outcome.error, result=outcome.usage)
             with transaction.atomic():
-                runner.save()
-                _finish_owned(reply, status=outcome.status, error=outcome.error, result=outcome.usage)
+                runner.save(**final, lease_expires_at=None)
+                transaction.on_commit(notify)
     except Superseded:
         # Stopped by the user: keep what was shown, drop the rest.
         _finish_owned(reply, status=Status.CANCELLED, result=runner.usage)

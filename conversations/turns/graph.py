@@ -117,14 +117,15 @@ class TurnRunner:
 
     # -- checkpoint ------------------------------------------------------------------
 
-    def save(self) -> None:
+    def save(self, **reply_fields: object) -> None:
         """One commit: the ownership check (a conditional update of the reply, which also
         writes its pending text and changed fields), the step's rows, and the checkpoint,
         which records how much text there is, so a resumed attempt drops only what an
         interrupted step wrote. Frames and notifications go out after the commit: a socket
-        that re-syncs from the database never misses what it was sent."""
+        that re-syncs from the database never misses what it was sent. ``reply_fields`` go
+        into the same update of the reply (the final status, with the last step)."""
         with transaction.atomic():
-            if not self.writer.flush(updated_at=timezone.now(), **self._reply_fields):
+            if not self.writer.flush(updated_at=timezone.now(), **{**self._reply_fields, **reply_fields}):
                 raise Superseded
             self.state["text_len"] = len(self.writer.text)
             self.turn.state = self.state
