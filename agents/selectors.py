@@ -15,6 +15,10 @@ def knowledge_articles_for_account(*, account_id: int) -> QuerySet[KnowledgeArti
     return KnowledgeArticle.objects.filter(account_id=account_id)
 
 
+def knowledge_article_for_account(*, account_id: int, article_id: int) -> KnowledgeArticle | None:
+    return KnowledgeArticle.objects.filter(account_id=account_id, pk=article_id).first()
+
+
 def agents_active_for_account(*, account_id: int) -> QuerySet[AgentInstance]:
     return AgentInstance.objects.filter(account_id=account_id, status=AgentInstance.Status.ACTIVE)
 

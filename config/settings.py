@@ -247,7 +247,9 @@ LLM_API_KEY = os.environ.get("LLM_API_KEY", "")
 LLM_FALLBACK_MODELS = env_list("LLM_FALLBACK_MODELS")
 LLM_TIMEOUT_SECONDS = env_float("LLM_TIMEOUT_SECONDS", 60.0)
 LLM_NUM_RETRIES = env_int("LLM_NUM_RETRIES", 2)
-OFFLINE_MODEL_WORD_DELAY_SECONDS = env_float("OFFLINE_MODEL_WORD_DELAY_SECONDS", 0.02)
+# Pacing for demos only (seconds per word); 0 streams as fast as the text is produced, so latency
+# figures measure the work, not a sleep.
+OFFLINE_MODEL_WORD_DELAY_SECONDS = env_float("OFFLINE_MODEL_WORD_DELAY_SECONDS", 0.0)
 
 # --- Chat streaming ---------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("rollout/", include("rollout.urls")),
     path("runs/", include("orchestration.urls")),
     path("escalations/", include("escalations.urls")),
+    path("knowledge/", include("agents.urls")),
     path("analytics/", include("analytics.urls")),
     path("healthz", include("health.urls")),
     path("admin/", admin.site.urls),

@@ -63,7 +63,7 @@ _FAREWELL_WORDS = (
 
 
 def _formula(words: str) -> re.Pattern[str]:
-    return re.compile(rf"^\W*(?:(?:{words}){_FILLER})+$", re.IGNORECASE)
+    return re.compile(rf"^\W*(?:(?:{words}){_FILLER}\s*)+$", re.IGNORECASE)
 
 
 _ONLY_GREETING = _formula(_GREETING_WORDS)

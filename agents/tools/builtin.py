@@ -19,14 +19,10 @@ class ToolFailed(Exception):
 
 @register("knowledge_search")
 def knowledge_search(ctx: ToolContext, *, query: str, limit: int = 3) -> dict[str, Any]:
-    from agents.knowledge.retrieval import search
+    from agents.knowledge.retrieval import hit_result, search
 
     hits = search(account_id=ctx.account_id, query=query, limit=limit)
-    return {
-        "results": [
-            {"title": h.passage.title, "text": h.passage.text, "score": round(h.score, 3)} for h in hits
-        ]
-    }
+    return {"results": [hit_result(h) for h in hits]}
 
 
 def _ticket_json(ticket: Ticket) -> dict[str, Any]:
@@ -106,4 +102,3 @@ def live_system_request(
     except ValueError:
         payload = response.text[:2000]
     return {"status_code": response.status_code, "body": payload}
-

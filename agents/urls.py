@@ -1,0 +1,9 @@
+from django.urls import path
+
+from agents import views
+
+app_name = "knowledge"
+
+urlpatterns = [
+    path("articles/<int:pk>/", views.knowledge_article, name="article"),
+]
