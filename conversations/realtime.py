@@ -1,18 +1,14 @@
-"""Typed events sent to a conversation's channel group, and the publisher.
+"""Typed events sent to a conversation's channel group, and its group name.
 
-Producers (the worker, the cancel view) send data, never HTML: the consumer
-renders each event for its own socket.
+Producers (the worker, the cancel view) send data, never HTML, through the ``realtime``
+transport: the consumer renders each event for its own socket.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from functools import cache
 from typing import Literal, TypedDict
 
-import redis
-from channels.layers import get_channel_layer
-from django.conf import settings
+import realtime
 
 
 class FrameEvent(TypedDict):
@@ -41,7 +37,7 @@ class MessageAddedEvent(TypedDict):
 
 
 def conversation_group(conversation_id: int) -> str:
-    return f"conversation.{conversation_id}"
+    return realtime.group_name("conversation", conversation_id)
 
 
 def frame_event(*, message_id: int, seq: int, start: int, text: str) -> FrameEvent:
@@ -57,36 +53,6 @@ def message_added_event(*, message_id: int) -> MessageAddedEvent:
 
 
 def publish(conversation_id: int, event: FrameEvent | MessageEvent | MessageAddedEvent) -> None:
-    """Send an event to everyone watching the conversation, from synchronous code.
-
-    A plain Redis PUBLISH in the calling thread, in the channel layer's own wire format.
-    The layer's async ``group_send`` funnels every thread of a worker through one event
-    loop and one lock per connection; measured at 50 concurrent replies, waiting for that
-    lock was most of the chunk-to-browser latency (bench/stream_overhead.py).
-    """
-    group_publish(conversation_group(conversation_id), event)
-
-
-def group_publish(group: str, event: Mapping[str, object]) -> None:
-    """``publish`` for any channel group (runs pages use it too): one PUBLISH, no event loop."""
-    _redis().publish(_group_channel(group), get_channel_layer().serialize(event))
-
-
-def _group_channel(group: str) -> str:
-    # channels_redis.pubsub names a group's Redis channel "<prefix>__group__<group>";
-    # tests/conversations/test_socket.py proves the consumer receives what this sends.
-    prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"].get("prefix", "asgi")
-    return f"{prefix}__group__{group}"
-
-
-@cache
-def _redis() -> redis.Redis:
-    # redis-py pools connections per client and is safe to share between threads.
-    # A forked Celery child re-creates its pool on first use (redis-py checks the pid).
-    host = settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]
-    return redis.Redis.from_url(
-        host["address"],
-        max_connections=host.get("max_connections"),
-        socket_timeout=host.get("socket_timeout"),
-        socket_connect_timeout=host.get("socket_connect_timeout"),
-    )
+    """Send an event to everyone watching the conversation, from synchronous code (the worker
+    streams every chunk this way: see ``realtime.publish`` for why it is one Redis PUBLISH)."""
+    realtime.publish(conversation_group(conversation_id), event)

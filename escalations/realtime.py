@@ -1,14 +1,14 @@
-"""Typed events for an account's operators, and the publisher.
+"""Typed events for an account's operators, and their channel group.
 
-Producers send data, never HTML: the queue consumer renders what each socket needs.
+Producers send data, never HTML, through the ``realtime`` transport: the queue consumer
+renders what each socket needs.
 """
 
 from __future__ import annotations
 
 from typing import Literal, TypedDict
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+import realtime
 
 
 class EscalationEvent(TypedDict):
@@ -19,7 +19,7 @@ class EscalationEvent(TypedDict):
 
 
 def operators_group(account_id: int) -> str:
-    return f"escalations.account.{account_id}"
+    return realtime.group_name("escalations", "account", account_id)
 
 
 def escalation_event(*, escalation_id: int) -> EscalationEvent:
@@ -27,8 +27,5 @@ def escalation_event(*, escalation_id: int) -> EscalationEvent:
 
 
 def publish_escalation(account_id: int, escalation_id: int) -> None:
-    """Tell the account's open queue pages; a few events a minute, so the layer's own
-    group_send is enough (the chat stream has its own faster path)."""
-    async_to_sync(get_channel_layer().group_send)(
-        operators_group(account_id), escalation_event(escalation_id=escalation_id)
-    )
+    """Tell the account's open queue pages."""
+    realtime.publish(operators_group(account_id), escalation_event(escalation_id=escalation_id))
