@@ -111,3 +111,41 @@ def crash_stack(django_db_setup) -> Iterator[Stack]:
         yield running
     finally:
         running.stop()
+
+
+# Browser tests: one watched Chromium (tests/support/browser.py). Every test that uses a page fails
+# on a console error, a page error, a failed request or an unexpected response of 400 or more.
+@pytest.fixture
+def browser_watch():
+    from tests.support.browser import BrowserWatch
+
+    return BrowserWatch()
+
+
+@pytest.fixture
+def browser():
+    from tests.support.browser import chromium
+
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def new_page(browser, browser_watch):
+    from tests.support.browser import page_factory
+
+    return page_factory(browser, browser_watch)
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    result = yield  # a test that failed already is reported as it failed
+    watch = getattr(item, "funcargs", {}).get("browser_watch")
+    if watch is not None:
+        watch.assert_clean()
+    return result
