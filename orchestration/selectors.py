@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 from collections import defaultdict
 from decimal import Decimal
 
@@ -25,6 +26,9 @@ def _account_runs(*, account: Account) -> QuerySet[WorkflowRun]:
         .annotate(
             tasks_total=Count("tasks"),
             tasks_done=Count("tasks", filter=Q(tasks__status__in=FINAL_STATUSES)),
+            tasks_completed=Count("tasks", filter=Q(tasks__status=RunStatus.COMPLETED)),
+            tasks_failed=Count("tasks", filter=Q(tasks__status=RunStatus.FAILED)),
+            tasks_cancelled=Count("tasks", filter=Q(tasks__status=RunStatus.CANCELLED)),
         )
         .order_by("-created_at", "-id")
     )
@@ -87,6 +91,19 @@ def run_progress(run: WorkflowRun) -> tuple[int, int]:
     return sum(1 for t in tasks if t.is_final), len(tasks)
 
 
+def run_progress_parts(run: WorkflowRun) -> dict[str, int]:
+    """The progress bar's segments: tasks completed, failed and cancelled, of all. A cancelled
+    task is final but was never done, so it is drawn as cancelled, not as progress."""
+    if hasattr(run, "tasks_completed"):
+        completed, failed, cancelled = run.tasks_completed, run.tasks_failed, run.tasks_cancelled
+        total = run.tasks_total
+    else:
+        statuses = [t.status for t in run.tasks.all()]
+        completed, failed = statuses.count(RunStatus.COMPLETED), statuses.count(RunStatus.FAILED)
+        cancelled, total = statuses.count(RunStatus.CANCELLED), len(statuses)
+    return {"completed": completed, "failed": failed, "cancelled": cancelled, "total": total}
+
+
 def agents_for_run_form(*, account: Account) -> QuerySet[AgentInstance]:
     return AgentInstance.objects.filter(account=account, status=AgentInstance.Status.ACTIVE).order_by("name")
 
@@ -109,6 +126,14 @@ def _percentile(values: list[float], share: float) -> float | None:
     return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
 
 
+def estimate_error(*, estimated: float, actual: float) -> float | None:
+    """The absolute percentage error of a run's time estimate, as a share of what it took;
+    None when the run had no estimate or took no measurable time."""
+    if not estimated or actual <= 0:
+        return None
+    return abs(estimated - actual) / actual
+
+
 def _success_rate(completed: int, failed: int) -> float | None:
     # Cancelled tasks were stopped by a person, not failures of the agent.
     return round(completed / (completed + failed), 4) if completed + failed else None
@@ -125,7 +150,7 @@ def run_statistics(*, membership: Membership) -> dict:
     )
     runs = list(
         WorkflowRun.objects.filter(pk__in=run_ids).values(
-            "status", "mode", "started_at", "finished_at", "cost_usd", "tokens"
+            "status", "mode", "started_at", "finished_at", "cost_usd", "tokens", "estimated_seconds"
         )
     )
     tasks = list(
@@ -136,11 +161,16 @@ def run_statistics(*, membership: Membership) -> dict:
     runs_by_status = {status: 0 for status in RunStatus.values}
     by_mode: dict[str, int] = defaultdict(int)
     durations: list[float] = []
+    estimate_errors: list[float] = []
     for run in runs:
         runs_by_status[run["status"]] += 1
         by_mode[run["mode"]] += 1
         if run["started_at"] and run["finished_at"] and run["status"] != RunStatus.CANCELLED:
-            durations.append((run["finished_at"] - run["started_at"]).total_seconds())
+            seconds = (run["finished_at"] - run["started_at"]).total_seconds()
+            durations.append(seconds)
+            error = estimate_error(estimated=run["estimated_seconds"], actual=seconds)
+            if error is not None:
+                estimate_errors.append(error)
     tasks_by_status = {status: 0 for status in RunStatus.values}
     per_agent: dict[str, dict] = defaultdict(
         lambda: {"completed": 0, "failed": 0, "cancelled": 0, "durations": [], "cost": Decimal("0")}
@@ -173,6 +203,10 @@ def run_statistics(*, membership: Membership) -> dict:
         "task_duration_p95_seconds": _percentile(task_durations, 0.95),
         "cost_usd": float(cost),
         "tokens": sum(r["tokens"] for r in runs),
+        # How far the estimates shown before starting were from what the runs took: the median
+        # of |estimated - actual| / actual over finished runs (0.25 is "typically 25% off").
+        "estimate_error_median": round(statistics.median(estimate_errors), 4) if estimate_errors else None,
+        "estimate_error_runs": len(estimate_errors),
         "per_agent": [
             {
                 "agent": slug,

@@ -157,8 +157,11 @@ def run_create(
         raise ValidationError(errors)
 
     agents = {a.slug: a for a in AgentInstance.objects.filter(account=account)}
+    history = planner.agent_history(agent_ids=[a.pk for a in agents.values()])
     plans = [
-        planner.plan_task(account=account, agent_slug=s.agent_slug, capability=s.capability, agents=agents)
+        planner.plan_task(
+            account=account, agent_slug=s.agent_slug, capability=s.capability, agents=agents, history=history
+        )
         for s in specs
     ]
     if reject_unavailable:

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.decorators import account_required
+from orchestration import planner
 from orchestration.forms import TASK_ROWS, run_spec_from_post
 from orchestration.models import WorkflowRun
 from orchestration.selectors import (
@@ -52,6 +53,7 @@ def _form_context(request: HttpRequest, values: dict, errors: dict | None = None
         "values": values,
         "rows": rows,
         "errors": {k: v for k, v in (errors or {}).items() if not k.startswith("tasks.")},
+        **_estimate_context(request, values),
     }
 
 
@@ -74,6 +76,30 @@ def run_create(request: HttpRequest) -> HttpResponse:
             request, "orchestration/run_form.html", _form_context(request, request.POST, errors), status=400
         )
     return redirect(reverse("orchestration:run", args=[run.pk]))
+
+
+@require_POST
+@account_required
+def run_estimate_view(request: HttpRequest) -> HttpResponse:
+    """The form's estimate as the person fills it in (htmx, on every change), so the time
+    and cost are known before the run starts."""
+    return render(request, "orchestration/_estimate.html", _estimate_context(request, request.POST))
+
+
+def _estimate_context(request: HttpRequest, values: QueryDict | dict) -> dict:
+    data = QueryDict(mutable=True)
+    data.update(values)
+    data["min_agreement"] = "0.5"  # the estimate does not depend on it; a typo there is the form's to report
+    spec = run_spec_from_post(data)
+    preview = planner.run_preview(
+        account=request.account,
+        mode=spec["mode"],
+        tasks=spec["tasks"],
+        strategy=spec["strategy"],
+        aggregator=spec["aggregator"],
+        judge=spec["judge"],
+    )
+    return {"preview": preview, "mode": spec["mode"]}
 
 
 @require_GET

@@ -63,6 +63,29 @@ def tally(ballots: list[Ballot], *, min_agreement: float, forms: list[str] | Non
     }
 
 
+def vote_groups(votes: list[dict]) -> list[dict]:
+    """The ballots of a result's ``votes`` grouped by what they were compared as: each
+    distinct answer once (its first wording), with its voters and their count, most votes
+    first; the agents that gave no answer last. A table row per ballot repeated the same
+    long answer once per agent that gave it."""
+    groups: dict[str, dict] = {}
+    for vote in votes:
+        form = vote.get("normalised") or ""
+        group = groups.setdefault(
+            form,
+            {"answer": vote.get("answer") or "", "normalised": form, "voters": [], "winner": False},
+        )
+        group["voters"].append(vote.get("agent") or "?")
+        group["winner"] = group["winner"] or bool(vote.get("vote"))
+    total = len(votes)
+    rows = [
+        {**g, "votes": len(g["voters"]), "share": len(g["voters"]) / total if total else 0.0}
+        for g in groups.values()
+    ]
+    # Most votes first; the no-answer group (empty form) after every real answer.
+    return sorted(rows, key=lambda g: (not g["normalised"], -g["votes"]))
+
+
 JUDGE_INSTRUCTIONS = (
     "Several agents answered the same question. For each answer, in order, give the number of the "
     "first answer that means the same thing (its own number when no earlier answer does). "

@@ -109,4 +109,6 @@ def test_a_consensus_run_page_shows_the_vote_table(member_client, member, accoun
     html = member_client.get(f"/runs/{run.pk}/").content.decode()
     assert 'data-consensus="yes"' in html
     assert "agreement 67%" in html and "needs 60%" in html
-    assert html.count('data-vote="yes"') == 2 and html.count('data-vote="no"') == 1
+    # One row per distinct answer, with its voters.
+    assert html.count("data-vote-group=") == 2
+    assert 'data-votes="2" data-winner="yes"' in html and 'data-votes="1" data-winner="no"' in html
