@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from agents.models import AgentInstance
 from agents.routing import scope
@@ -33,6 +33,12 @@ def _diagnostics(decision, outcome: str) -> dict:
         "scores": decision.scores,
         "reason": decision.reason,
     }
+
+
+def _knowledge_covers(account, text: str) -> bool:
+    from agents.knowledge.retrieval import search
+
+    return bool(search(account_id=account.pk, query=text, limit=1))
 
 
 def _named_agent(text: str, agents: dict[str, AgentInstance]) -> AgentInstance | None:
@@ -71,6 +77,12 @@ def route_message(
             scope.is_bare_answer(text)
             or (decision.out_of_scope in {scope.CHIT_CHAT, scope.OFF_TOPIC} and router.is_follow_up(text))
         )
+        if decision.out_of_scope == scope.OFF_TOPIC and _knowledge_covers(account, text):
+            # "How do I reset my password?" reads like general life advice to the classifier, but
+            # the account's articles answer it: what the knowledge base covers is in scope.
+            decision = replace(
+                decision, out_of_scope=None, reason=decision.reason + "; the knowledge base covers it"
+            )
         if not decision.in_scope and not follow_up and not scope.asks_for_person(text):
             catalog = [(p.name, p.description) for p in profiles]
             return Routing(

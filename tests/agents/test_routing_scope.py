@@ -15,13 +15,17 @@ from agents.routing.router import Router, router_for_profiles
 
 HELD_OUT = Path(__file__).resolve().parent / "data" / "routing_heldout.jsonl"
 
-pytestmark = pytest.mark.skipif(not model_available(), reason="the packaged MiniLM model is not installed")
+pytestmark = [
+    pytest.mark.skipif(not model_available(), reason="the packaged MiniLM model is not installed"),
+    pytest.mark.timeout(900),  # training the demo router takes a while on a busy 2-core machine
+]
 
 
 @pytest.fixture(scope="module")
 def router() -> Router:
-    # The cached router: the chat tests in this module reuse it instead of training another.
-    return router_for_profiles(demo_profiles())
+    # The cached router, with the profiles in the order an account's agents give them (by slug), so
+    # route_message in this process reuses it instead of training another.
+    return router_for_profiles(sorted(demo_profiles(), key=lambda profile: profile.slug))
 
 
 @pytest.mark.parametrize(
