@@ -1,5 +1,9 @@
+from datetime import datetime
+
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from accounts.models import Account
 
@@ -31,6 +35,13 @@ class AlertRule(models.Model):
     )
     severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.WARNING)
     enabled = models.BooleanField(default=True)
+    # A silence: the rule neither fires nor emails until then (a known cause being worked on).
+    silenced_until = models.DateTimeField(null=True, blank=True)
+    silenced_at = models.DateTimeField(null=True, blank=True)
+    silenced_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    silence_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -39,6 +50,9 @@ class AlertRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.account.slug})"
+
+    def is_silenced(self, now: datetime | None = None) -> bool:
+        return self.silenced_until is not None and self.silenced_until > (now or timezone.now())
 
     @property
     def description(self) -> str:
@@ -77,6 +91,12 @@ class Alert(models.Model):
     last_checked_at = models.DateTimeField()
     emailed_at = models.DateTimeField(null=True, blank=True)
     emailed_to = models.JSONField(default=list, blank=True)
+    # Someone has seen it and is on it: shown as such, and no longer counted in the nav badge.
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    acknowledge_note = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-fired_at", "-id"]

@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -160,6 +162,7 @@ def rule_evaluate(*, rule: AlertRule, now: datetime | None = None) -> Alert | No
     """Check one rule: open an alert on a new breach, update or resolve the open one.
     Returns the alert that is open after the check, if any."""
     now = now or timezone.now()
+    silenced = rule.is_silenced(now)
     reading = rule_read(rule=rule, now=now)
     open_alert = Alert.objects.filter(rule=rule, status=Alert.Status.FIRING).first()
     if open_alert is not None:
@@ -169,12 +172,14 @@ def rule_evaluate(*, rule: AlertRule, now: datetime | None = None) -> Alert | No
             open_alert.status = Alert.Status.RESOLVED
             open_alert.resolved_at = now
         open_alert.save(update_fields=["last_value", "last_checked_at", "status", "resolved_at"])
-        if open_alert.emailed_at is None and reading.breached:
+        if open_alert.emailed_at is None and reading.breached and not silenced:
             # The first notification never went out (broker down, worker lost): send it now.
             # alert_notify sends at most once, so this cannot email twice.
             _notify_on_commit(open_alert.pk)
         return open_alert if reading.breached else None
-    if not reading.breached:
+    if not reading.breached or silenced:
+        # A silenced rule opens nothing and emails nobody until the silence ends; a breach that
+        # still holds then fires as a new alert.
         return None
     try:
         with transaction.atomic():
@@ -219,6 +224,40 @@ def accounts_with_rules() -> list[int]:
     return list(
         AlertRule.objects.filter(enabled=True).values_list("account_id", flat=True).distinct().order_by()
     )
+
+
+SILENCE_MAX_MINUTES = 7 * 24 * 60
+
+
+def alert_acknowledge(*, alert: Alert, user: AbstractBaseUser, note: str = "") -> Alert:
+    """Someone has seen the alert and is on it: recorded with who, when and why. It stays
+    firing (the figure decides that) but no longer counts in the nav badge."""
+    if alert.acknowledged_at is not None:
+        return alert
+    alert.acknowledged_at = timezone.now()
+    alert.acknowledged_by = user
+    alert.acknowledge_note = note.strip()[:2000]
+    alert.save(update_fields=["acknowledged_at", "acknowledged_by", "acknowledge_note"])
+    return alert
+
+
+def alert_rule_silence(*, rule: AlertRule, user: AbstractBaseUser, minutes: int, reason: str) -> AlertRule:
+    """Silence a rule for ``minutes`` (0 ends a silence): it neither fires nor emails until then."""
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 0 <= minutes <= SILENCE_MAX_MINUTES:
+        raise ValidationError(
+            {"minutes": [f"A silence lasts from 0 to {SILENCE_MAX_MINUTES} minutes (a week)."]}
+        )
+    reason = reason.strip()
+    if minutes and not reason:
+        raise ValidationError({"reason": ["Say why the rule is silenced, for whoever sees it next."]})
+    now = timezone.now()
+    if minutes:
+        rule.silenced_until = now + timedelta(minutes=minutes)
+        rule.silenced_at, rule.silenced_by, rule.silence_reason = now, user, reason[:2000]
+    else:
+        rule.silenced_until = None
+    rule.save(update_fields=["silenced_until", "silenced_at", "silenced_by", "silence_reason"])
+    return rule
 
 
 def alert_rule_update(*, rule: AlertRule, data: dict) -> AlertRule:

@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
@@ -19,9 +20,20 @@ from accounts.csv_export import csv_write
 from accounts.decorators import account_required
 from analytics.forms import AlertRuleForm
 from analytics.sections import SECTIONS, section_get
-from analytics.selectors.alerts import alert_rule_get, alert_rules_for_account, alerts_firing, alerts_recent
+from analytics.selectors.alerts import (
+    alert_get,
+    alert_rule_get,
+    alert_rules_for_account,
+    alerts_firing,
+    alerts_recent,
+)
 from analytics.selectors.handoffs import conversation_trail
-from analytics.services import alert_rule_update, alert_rules_install_defaults
+from analytics.services import (
+    alert_acknowledge,
+    alert_rule_silence,
+    alert_rule_update,
+    alert_rules_install_defaults,
+)
 from analytics.windows import PRESETS, Window, window_parse
 
 
@@ -114,8 +126,53 @@ def alerts_page(request: HttpRequest) -> HttpResponse:
     context = _page_context(request, "alerts") | {
         "rules": [(rule, AlertRuleForm(instance=rule, prefix=f"rule{rule.pk}")) for rule in rules],
         "alerts": alerts_recent(account=request.account),
+        "silence_choices": SILENCE_CHOICES,
+        "now": timezone.now(),
     }
     return render(request, "analytics/alerts.html", context)
+
+
+# The silence lengths the alerts page offers (minutes, label); the API takes any up to a week.
+SILENCE_CHOICES = [(30, "30 minutes"), (60, "1 hour"), (240, "4 hours"), (1440, "1 day"), (10080, "1 week")]
+
+
+@require_POST
+@operator_required
+def alert_acknowledge_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Any operator or admin of the account may say they are on it."""
+    alert = alert_get(account=request.account, pk=pk)
+    if alert is None:
+        raise Http404("No such alert.")
+    alert_acknowledge(alert=alert, user=request.user, note=request.POST.get("note", ""))
+    messages.success(request, f"Acknowledged: {alert.message}.")
+    return redirect("analytics:alerts")
+
+
+@require_POST
+@operator_required
+def alert_rule_silence_view(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_admin(request)
+    rule = alert_rule_get(account=request.account, pk=pk)
+    if rule is None:
+        raise Http404("No such rule.")
+    raw = request.POST.get("minutes", "")
+    try:
+        alert_rule_silence(
+            rule=rule,
+            user=request.user,
+            minutes=int(raw) if raw.isdigit() else -1,
+            reason=request.POST.get("reason", ""),
+        )
+    except ValidationError as error:
+        text = " ".join(m for ms in error.message_dict.values() for m in ms)
+        return HttpResponse(f"The rule was not silenced. {text}", status=400, content_type="text/plain")
+    if rule.silenced_until:
+        messages.success(
+            request, f"Silenced until {rule.silenced_until:%Y-%m-%d %H:%M} UTC: {rule.description}."
+        )
+    else:
+        messages.success(request, f"Silence ended: {rule.description}.")
+    return redirect("analytics:alerts")
 
 
 def _require_admin(request: HttpRequest) -> None:

@@ -11,15 +11,24 @@ def alerts_firing(*, account: Account) -> QuerySet[Alert]:
 
 
 def alerts_firing_count(*, account: Account) -> int:
-    return alerts_firing(account=account).count()
+    """Firing alerts nobody has acknowledged yet: what the nav badge counts."""
+    return alerts_firing(account=account).filter(acknowledged_at__isnull=True).count()
 
 
 def alerts_recent(*, account: Account, limit: int = 50) -> QuerySet[Alert]:
-    return Alert.objects.filter(account=account).select_related("rule").order_by("-fired_at", "-id")[:limit]
+    return (
+        Alert.objects.filter(account=account)
+        .select_related("rule", "acknowledged_by")
+        .order_by("-fired_at", "-id")[:limit]
+    )
+
+
+def alert_get(*, account: Account, pk: int) -> Alert | None:
+    return Alert.objects.filter(account=account, pk=pk).select_related("rule").first()
 
 
 def alert_rules_for_account(*, account: Account) -> QuerySet[AlertRule]:
-    return AlertRule.objects.filter(account=account).order_by("kind", "id")
+    return AlertRule.objects.filter(account=account).select_related("silenced_by").order_by("kind", "id")
 
 
 def alert_rule_get(*, account: Account, pk: int) -> AlertRule | None:
