@@ -98,10 +98,18 @@ class Message(LeasedWork):
     )
     feedback = models.CharField(max_length=10, choices=Feedback.choices, blank=True)
     feedback_at = models.DateTimeField(null=True, blank=True)
-    # An assistant message is the reply to exactly one user message: a redelivered
-    # task finds this row instead of writing a second reply.
-    reply_to = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="reply"
+    # An assistant message is the reply to one user message. Regenerating writes another
+    # variant of the same reply (one row per (reply_to, variant), so a redelivered task finds its
+    # row instead of writing a second one); the current variant is shown and is what later turns'
+    # model history reads.
+    reply_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies"
+    )
+    variant = models.PositiveSmallIntegerField(
+        default=1, help_text="1 for the first reply, 2 after one regenerate..."
+    )
+    is_current = models.BooleanField(
+        default=True, help_text="The variant shown for its question, and read by later turns."
     )
     frames = models.PositiveIntegerField(default=0, help_text="Stream frames published.")
     # attempts and lease_expires_at come from LeasedWork: a reply is durable work.
@@ -123,6 +131,9 @@ class Message(LeasedWork):
         indexes = [
             models.Index(fields=["conversation", "created_at"]),
             models.Index(fields=["status", "lease_expires_at"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["reply_to", "variant"], name="one_reply_per_variant"),
         ]
 
     def __str__(self) -> str:

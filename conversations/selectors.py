@@ -51,7 +51,33 @@ def conversation_for_socket(
 
 
 def messages_for_conversation(*, conversation: Conversation) -> QuerySet[Message]:
-    return conversation.messages.select_related("agent").order_by("created_at", "id")
+    """The conversation as shown: each question with the variant of its reply that is current."""
+    return (
+        conversation.messages.filter(Q(role=Message.Role.USER) | Q(is_current=True))
+        .select_related("agent")
+        .order_by("created_at", "id")
+    )
+
+
+def reply_variants(*, reply: Message) -> dict:
+    """For the "< 2/3 >" switcher and the Regenerate button: how many variants the reply has, and
+    whether this one may be regenerated (the current reply to the latest question, not running)."""
+    if reply.role != Message.Role.ASSISTANT or reply.reply_to_id is None:
+        return {"count": 1, "can_regenerate": False}
+    count = Message.objects.filter(reply_to_id=reply.reply_to_id).count()
+    latest_question = (
+        Message.objects.filter(conversation_id=reply.conversation_id, role=Message.Role.USER)
+        .order_by("-created_at", "-id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    can_regenerate = (
+        reply.is_current
+        and not reply.is_in_flight
+        and not reply.sent_by_id
+        and latest_question == reply.reply_to_id
+    )
+    return {"count": count, "can_regenerate": can_regenerate}
 
 
 def message_in_conversation(*, conversation_id: int, pk: int) -> Message | None:
@@ -61,7 +87,7 @@ def message_in_conversation(*, conversation_id: int, pk: int) -> Message | None:
 def message_latest_reply(*, conversation_id: int) -> Message | None:
     return (
         Message.objects.select_related("agent")
-        .filter(conversation_id=conversation_id, role=Message.Role.ASSISTANT)
+        .filter(conversation_id=conversation_id, role=Message.Role.ASSISTANT, is_current=True)
         .order_by("-created_at", "-id")
         .first()
     )
@@ -80,6 +106,9 @@ def model_history(*, reply: Message, limit: int = 20) -> list[dict]:
             status=Message.Status.COMPLETE,
         )
         .exclude(pk=reply.pk)
+        # Earlier turns as the user sees them (their current variants), and none of this reply's own.
+        .exclude(role=Message.Role.ASSISTANT, is_current=False)
+        .exclude(reply_to_id=reply.reply_to_id)
         .order_by("-created_at", "-id")
         .values("role", "content")[:limit]
     )

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.http import Http404
 from django.utils import timezone
 
@@ -275,3 +276,56 @@ def conversation_delete(*, conversation: Conversation) -> Conversation:
     Conversation.objects.filter(pk=conversation.pk, deleted_at__isnull=True).update(deleted_at=timezone.now())
     conversation.refresh_from_db(fields=["deleted_at"])
     return conversation
+
+
+@transaction.atomic
+def reply_regenerate(*, reply: Message) -> Message:
+    """Answer the reply's question again: a new variant, current from now on, queued for the worker.
+    The earlier variants stay, to switch back to. Only the reply to the latest question, and not
+    while any reply of the conversation is still running."""
+    from conversations.tasks import generate_reply
+
+    conversation = reply.conversation
+    Conversation.objects.select_for_update().filter(pk=conversation.pk).first()
+    if reply.role != Message.Role.ASSISTANT or reply.reply_to_id is None or reply.sent_by_id:
+        raise ValidationError("Only an agent's reply can be regenerated.", code="not_a_reply")
+    if reply_in_flight(conversation=conversation) is not None:
+        raise ReplyInFlight("A reply is still being written. Wait for it or press Stop.", code="in_flight")
+    latest_question = (
+        conversation.messages.filter(role=Message.Role.USER).order_by("-created_at", "-id").first()
+    )
+    if latest_question is None or latest_question.pk != reply.reply_to_id:
+        raise ValidationError("Only the last reply can be regenerated.", code="not_last")
+    variants = Message.objects.filter(reply_to_id=reply.reply_to_id)
+    number = (variants.aggregate(last=Max("variant"))["last"] or 0) + 1
+    variants.update(is_current=False)
+    regenerated = Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.ASSISTANT,
+        status=Message.Status.PENDING,
+        agent=conversation.agent,
+        reply_to_id=reply.reply_to_id,
+        variant=number,
+        is_current=True,
+    )
+    conversation.updated_at = timezone.now()
+    conversation.save(update_fields=["updated_at"])
+    transaction.on_commit(lambda: generate_reply.delay(regenerated.pk))
+    return regenerated
+
+
+@transaction.atomic
+def reply_select(*, reply: Message, variant: int) -> Message:
+    """Show (and continue from) another variant of the reply; returns it."""
+    if reply.reply_to_id is None:  # filter(reply_to_id=None) would match every question
+        raise Http404("No such variant.")
+    variants = Message.objects.select_for_update().filter(reply_to_id=reply.reply_to_id)
+    chosen = variants.filter(variant=variant).first()
+    if chosen is None:
+        raise Http404("No such variant.")
+    if any(m.is_in_flight for m in variants):
+        raise ReplyInFlight("A reply is still being written. Wait for it or press Stop.", code="in_flight")
+    variants.exclude(pk=chosen.pk).update(is_current=False)
+    Message.objects.filter(pk=chosen.pk).update(is_current=True)
+    chosen.is_current = True
+    return chosen

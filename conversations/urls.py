@@ -15,4 +15,6 @@ urlpatterns = [
     path("<int:pk>/messages/<int:message_id>/stop/", views.message_stop, name="message-stop"),
     path("<int:pk>/approvals/<uuid:approval_id>/", views.approval_decide_view, name="approval-decide"),
     path("<int:pk>/messages/<int:message_id>/feedback/", views.message_feedback, name="message-feedback"),
+    path("<int:pk>/messages/<int:message_id>/regenerate/", views.reply_regenerate_view, name="regenerate"),
+    path("<int:pk>/messages/<int:message_id>/variant/", views.reply_select_view, name="message-variant"),
 ]

@@ -28,6 +28,8 @@ from conversations.services import (
     message_feedback_set,
     message_send,
     reply_cancel,
+    reply_regenerate,
+    reply_select,
 )
 
 
@@ -209,3 +211,39 @@ def message_feedback(request: HttpRequest, pk: int, message_id: int) -> HttpResp
     if not request.headers.get("HX-Request"):
         return redirect("conversations:conversation", pk=conversation.pk)
     return render(request, "conversations/_feedback.html", {"message": message})
+
+
+@require_POST
+@account_required
+def reply_regenerate_view(request: HttpRequest, pk: int, message_id: int) -> HttpResponse:
+    conversation = conversation_get(account=request.account, user=request.user, pk=pk)
+    reply = message_in_conversation(conversation_id=conversation.pk, pk=message_id)
+    if reply is None:
+        raise Http404("No such message.")
+    try:
+        regenerated = reply_regenerate(reply=reply)
+    except ReplyInFlight as error:
+        return _composer_error(request, error, status=409)
+    except ValidationError as error:
+        return _composer_error(request, error, status=400)
+    if not request.headers.get("HX-Request"):
+        return redirect("conversations:conversation", pk=conversation.pk)
+    # Takes the place of the variant it answers again; the socket streams into it.
+    return render(request, "conversations/_message.html", {"message": regenerated}, status=201)
+
+
+@require_POST
+@account_required
+def reply_select_view(request: HttpRequest, pk: int, message_id: int) -> HttpResponse:
+    conversation = conversation_get(account=request.account, user=request.user, pk=pk)
+    reply = message_in_conversation(conversation_id=conversation.pk, pk=message_id)
+    variant = request.POST.get("variant", "")
+    if reply is None or not variant.isdigit():
+        raise Http404("No such variant.")
+    try:
+        chosen = reply_select(reply=reply, variant=int(variant))
+    except ReplyInFlight as error:
+        return _composer_error(request, error, status=409)
+    if not request.headers.get("HX-Request"):
+        return redirect("conversations:conversation", pk=conversation.pk)
+    return render(request, "conversations/_message.html", {"message": chosen})

@@ -4,7 +4,7 @@ from django import template
 
 from agents.runtime.wording import handoff_sentence
 from conversations.models import Handoff, Message
-from conversations.selectors import reply_steps
+from conversations.selectors import reply_steps, reply_variants
 
 register = template.Library()
 
@@ -12,6 +12,11 @@ register = template.Library()
 @register.simple_tag
 def steps_of(message: Message) -> dict:
     return reply_steps(message=message)
+
+
+@register.simple_tag
+def variants_of(message: Message) -> dict:
+    return reply_variants(reply=message)
 
 
 @register.filter

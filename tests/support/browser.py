@@ -27,6 +27,8 @@ CHROMIUM_ARGS = [
 ]
 # Chromium's console line for a response of 400 or more: the response itself is judged instead.
 _STATUS_LINE = re.compile(r"the server responded with a status of (\d{3})")
+# htmx's console line for the same (htmx:responseError): judged like the response it names.
+_HTMX_STATUS_LINE = re.compile(r"Response Status Error Code (\d{3}) from (\S+?),? ")
 
 
 @dataclass
@@ -53,9 +55,11 @@ class BrowserWatch:
     def _on_console(self, message: ConsoleMessage) -> None:
         if message.type != "error":
             return
-        status = _STATUS_LINE.search(message.text)
-        if status:
+        if _STATUS_LINE.search(message.text):
             return  # judged by _on_response, which knows whether the test expects it
+        htmx = _HTMX_STATUS_LINE.search(message.text)
+        if htmx and self._is_allowed(int(htmx.group(1)), htmx.group(2)):
+            return
         self.problems.append(f"console error: {message.text} ({message.location.get('url', '')})")
 
     def _on_request_failed(self, request: Request) -> None:
