@@ -26,6 +26,13 @@ ACTION_REQUEST = re.compile(
     re.IGNORECASE,
 )
 
+# "How do I reset my password?" asks how, it does not ask us to act; "Can you reset it?" does.
+QUESTION = re.compile(
+    r"^\W*(?:how|what|why|when|where|who|which|is|are|does|do (?:i|we)|can (?:i|we)|should|"
+    r"would it|is it)\b",
+    re.IGNORECASE,
+)
+
 
 class OfflineModelError(RuntimeError):
     pass
@@ -84,7 +91,7 @@ def _has_live_system(account_id: int) -> bool:
 def next_tool_call(messages: list[dict], account_id: int, tools: set[str]) -> tuple[str, dict] | None:
     """The deterministic policy: which tool, if any, the agent calls for this message."""
     text = last_user_text(messages)
-    if ACTION_REQUEST.search(text):
+    if ACTION_REQUEST.search(text) and not QUESTION.match(text):
         if "live_system_request" in tools and _has_live_system(account_id):
             return "live_system_request", {"method": "POST", "path": "/actions", "body": {"request": text}}
         if "ticket_create" in tools:

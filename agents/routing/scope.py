@@ -128,13 +128,19 @@ def is_unintelligible(text: str) -> bool:
     if letters < 2:
         return True
     # A word of four or more letters without a vowel, or a very long unbroken run, is not language.
-    odd = [w for w in words if (len(w) >= 4 and not _VOWELS.intersection(w.lower())) or len(w) > 24]
-    odd_letters = sum(len(w) for w in odd)
-    if odd_letters / letters > 0.5:
-        return True
-    # Long runs of consonants ("asdfghjkl", "qwrtzp") are mashing; real words seldom have 5.
-    mashed = [w for w in words if re.search(r"[^aeiouy\W\d_]{5,}", w.lower())]
-    return sum(len(w) for w in mashed) / letters > 0.5
+    # Long runs of consonants ("asdfghjkl", "kjhsdf") are mashing too; English words seldom have 6
+    # ("strengths" has 5).
+    odd = [
+        w
+        for w in words
+        if not (w.isupper() and len(w) <= 6)  # acronyms: CMDB, HTTP, SMTP
+        and (
+            (len(w) >= 4 and not _VOWELS.intersection(w.lower()))
+            or len(w) > 24
+            or re.search(r"[^aeiouy\W\d_]{6,}", w.lower())
+        )
+    ]
+    return sum(len(w) for w in odd) / letters > 0.5
 
 
 CHIT_CHAT_EXAMPLES: tuple[str, ...] = (

@@ -37,7 +37,7 @@ def router() -> Router:
         ("thanks!", scope.THANKS),
         ("ok great, thank you so much", scope.THANKS),
         ("bye, have a nice day", scope.FAREWELL),
-        ("asdkjh qwkjeh zxcv", scope.UNINTELLIGIBLE),
+        ("asdfghjkl kjhsdf", scope.UNINTELLIGIBLE),
         ("???", scope.UNINTELLIGIBLE),
     ],
 )
