@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from accounts.models import Membership
 from analytics.rollups import rollups_rebuild
@@ -14,18 +14,6 @@ from tests.analytics.conftest import Builder, _agent
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.stack, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
-
-
-@pytest.fixture
-def page():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
-        page.set_default_timeout(30_000)
-        yield page
-        browser.close()
 
 
 @pytest.fixture
@@ -45,7 +33,8 @@ def traffic(account, make_user):
     rollups_rebuild(account=account)
 
 
-def test_charts_render_and_follow_the_window(stack, traffic, page):
+def test_charts_render_and_follow_the_window(stack, traffic, new_page):
+    page = new_page(viewport={"width": 1440, "height": 900})
     page.goto(f"{stack.base_url}/accounts/login/")
     page.fill('input[name="username"]', "olga")
     page.fill('input[name="password"]', PASSWORD)

@@ -7,14 +7,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from accounts.models import Membership
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.stack, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 
 RECORD_VIOLATIONS = """
 window.__cspViolations = [];
@@ -25,19 +23,9 @@ document.addEventListener("securitypolicyviolation", function (e) {
 
 
 @pytest.fixture
-def browser_page():
-    problems: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        context.add_init_script(RECORD_VIOLATIONS)
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
-        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-        page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url} {r.failure}"))
-        yield page, problems
-        browser.close()
+def browser_page(new_page):
+    """A watched page (tests/support/browser.py) that also records CSP violation events."""
+    return new_page(viewport={"width": 1280, "height": 900}, init_script=RECORD_VIOLATIONS)
 
 
 def violations(page) -> list[str]:
@@ -54,7 +42,7 @@ def admin(make_user, account, make_account):
 
 
 def test_pages_work_under_the_csp(stack, admin, browser_page):
-    page, problems = browser_page
+    page = browser_page
     seen: list[str] = []
 
     def visit(path: str) -> None:
@@ -91,4 +79,3 @@ def test_pages_work_under_the_csp(stack, admin, browser_page):
     expect(page.locator(".flash")).to_contain_text("You are now working in Second")
 
     assert not seen, seen
-    assert not problems, problems

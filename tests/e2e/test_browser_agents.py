@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from agents.catalog.install import tools_install
 from agents.models import AgentInstance, AgentTemplate, Ticket
-from tests.e2e.test_browser_chat import _log_in, page  # noqa: F401 - the shared browser fixture
+from tests.e2e.test_browser_chat import _log_in
 from tests.support.live import off_loop
 
 pytestmark = [pytest.mark.stack, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -26,7 +26,7 @@ def agents(account):
     return assistant, architect
 
 
-def test_a_handoff_appears_inline_and_the_new_agent_answers(stack, member, agents, page):  # noqa: F811
+def test_a_handoff_appears_inline_and_the_new_agent_answers(stack, member, agents, page):
     _log_in(page, stack.base_url, member.username)
     page.fill(
         'textarea[name="message"]',
@@ -44,7 +44,7 @@ def test_a_handoff_appears_inline_and_the_new_agent_answers(stack, member, agent
     expect(page.locator("[data-handoff]")).to_contain_text("Assistant → Solution architect")
 
 
-def test_an_action_waits_for_approval_and_runs_only_after_approve(stack, member, agents, page):  # noqa: F811
+def test_an_action_waits_for_approval_and_runs_only_after_approve(stack, member, agents, page):
     _log_in(page, stack.base_url, member.username)
     page.fill(
         'textarea[name="message"]',
@@ -68,7 +68,7 @@ def test_an_action_waits_for_approval_and_runs_only_after_approve(stack, member,
     assert off_loop(lambda: Ticket.objects.get().title) == "Reset the VPN"
 
 
-def test_a_denied_action_is_not_run(stack, member, agents, page):  # noqa: F811
+def test_a_denied_action_is_not_run(stack, member, agents, page):
     _log_in(page, stack.base_url, member.username)
     page.fill(
         'textarea[name="message"]', '@assistant: tool ticket_create {"title": "Wipe it"}; say Understood'

@@ -3,33 +3,11 @@
 import re
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.stack, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-def page():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context()
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        yield page
-        browser.close()
 
 
 def _log_in(page, base_url: str, username: str) -> None:
@@ -82,7 +60,8 @@ def test_model_output_is_shown_as_text_not_run(stack, member, page):
     assert page.locator(".message img, .message script").count() == 0
 
 
-def test_an_empty_or_too_long_message_shows_why(stack, member, page):
+def test_an_empty_or_too_long_message_shows_why(stack, member, browser_watch, page):
+    browser_watch.allow(400, "/chat/new/")  # the refusal, shown under the composer
     _log_in(page, stack.base_url, member.username)
     page.evaluate("document.querySelector('textarea[name=message]').removeAttribute('maxlength')")
     page.fill('textarea[name="message"]', "x" * 8001)

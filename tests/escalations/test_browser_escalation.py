@@ -6,10 +6,10 @@ user's open chat shows the reply live, marked as from a person."""
 import re
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from escalations.models import AgentConsultation, Escalation
-from tests.e2e.test_browser_chat import CHROMIUM, CHROMIUM_ARGS, _log_in
+from tests.e2e.test_browser_chat import _log_in
 from tests.support.live import off_loop, wait_for
 
 pytestmark = [pytest.mark.stack, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -24,29 +24,15 @@ SCRIPT = (
 )
 
 
-@pytest.fixture
-def browser():
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-def _page(browser):
-    page = browser.new_context().new_page()
-    page.set_default_timeout(30_000)
-    return page
-
-
 def test_the_ladder_runs_on_the_worker_and_an_operators_reply_reaches_the_open_chat(
-    stack, member, operator, agents, browser
+    stack, member, operator, agents, new_page
 ):
-    desk = _page(browser)
+    desk = new_page()
     _log_in(desk, stack.base_url, operator.username)
     desk.click('a:has-text("Escalations")')
     expect(desk.locator("tr[data-escalation]")).to_have_count(0)
 
-    user = _page(browser)
+    user = new_page()
     _log_in(user, stack.base_url, member.username)
     user.fill('textarea[name="message"]', SCRIPT)
     user.keyboard.press("Enter")

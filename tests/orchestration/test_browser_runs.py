@@ -6,22 +6,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD
-from tests.e2e.test_browser_chat import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.stack, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def page():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_context().new_page()
-        page.set_default_timeout(30_000)
-        yield page
-        browser.close()
 
 
 def test_start_a_parallel_run_and_watch_the_progress_bar_complete(stack, member, trio, page):
