@@ -17,7 +17,7 @@ from conversations.models import Conversation, ShadowPair
 from rollout.decision import bucket
 from rollout.models import AccountFlag, FlagChange, Phase
 from rollout.services import flag_update
-from tests.e2e.test_browser_chat import _log_in, page  # noqa: F401 - the shared browser fixture
+from tests.e2e.test_browser_chat import _log_in
 from tests.support.live import off_loop
 
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
@@ -55,7 +55,7 @@ def _wait(predicate, timeout: float = 30):
 
 
 @pytest.mark.browser
-def test_each_user_chats_with_their_arm(stack, flag, account, architect, make_user, page, settle):  # noqa: F811
+def test_each_user_chats_with_their_arm(stack, flag, account, architect, make_user, page, settle):
     off_loop(lambda: flag_update(flag=flag, account=account, actor=None, reason="half", source="command",
                                  phase=Phase.PARTIAL, override_gates=True))  # fmt: skip
     users = off_loop(lambda: [make_user(account) for _ in range(8)])
@@ -117,7 +117,10 @@ def test_the_shadow_runs_on_the_worker_beside_the_served_legacy_answer(
 
 
 @pytest.mark.browser
-def test_an_admin_moves_the_rollout_on_the_page_and_back_to_0(stack, flag, account, make_user, page, settle):  # noqa: F811
+def test_an_admin_moves_the_rollout_on_the_page_and_back_to_0(
+    stack, flag, account, make_user, browser_watch, page, settle
+):
+    browser_watch.allow(409, "/rollout/multi_agent/")  # the refused change, shown with its gates
     admin = off_loop(lambda: make_user(account, role=Membership.Role.ADMIN, username="ada"))
     _log_in(page, stack.base_url, admin.username)
     page.click("nav >> text=Rollout")
