@@ -1,6 +1,7 @@
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 
 from accounts.models import Account, Membership
 from agents.models import AgentInstance, KnowledgeArticle
@@ -23,7 +24,9 @@ def test_seed_demo_creates_the_demo_account_and_is_idempotent(settings):
     account = Account.objects.get(slug="demo")
     roles = dict(Membership.objects.filter(account=account).values_list("user__username", "role"))
     assert roles == {"admin": "admin", "operator": "operator", "member": "member"}
-    assert authenticate(username="member", password=DEMO_PASSWORD) is not None
+    # django-axes counts login attempts per request, so authenticating needs one.
+    login = RequestFactory().post("/accounts/login/")
+    assert authenticate(login, username="member", password=DEMO_PASSWORD) is not None
     assert KnowledgeArticle.objects.filter(account=account).count() == 12
     agents = dict(AgentInstance.objects.filter(account=account).values_list("slug", "is_default"))
     assert agents == {
