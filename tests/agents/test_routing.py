@@ -135,8 +135,8 @@ def test_plain_wording_skips_the_embedding_and_vaguer_wording_embeds_once(router
 
     vague = router.route("Tell me what rivals of ours are up to lately")
     assert calls == [["Tell me what rivals of ours are up to lately"]]
-    assert vague.agent == "research"
-    assert "(meaning and wording)" in vague.reason
+    assert vague.agent == "research"  # the likeliest agent (this phrasing is now judged off-topic)
+    assert "meaning and wording" in vague.reason
 
 
 def test_the_fast_tfidf_matches_sklearn():
