@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('conversations', '0008_shadow_from_rollout'),
+        ("conversations", "0008_shadow_from_rollout"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='conversation',
-            name='deleted_at',
+            model_name="conversation",
+            name="deleted_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

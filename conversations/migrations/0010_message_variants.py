@@ -6,31 +6,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('agents', '0003_routingevaluation'),
-        ('conversations', '0009_conversation_deleted_at'),
+        ("agents", "0003_routingevaluation"),
+        ("conversations", "0009_conversation_deleted_at"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='message',
-            name='is_current',
-            field=models.BooleanField(default=True, help_text='The variant shown for its question, and read by later turns.'),
+            model_name="message",
+            name="is_current",
+            field=models.BooleanField(
+                default=True, help_text="The variant shown for its question, and read by later turns."
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='variant',
-            field=models.PositiveSmallIntegerField(default=1, help_text='1 for the first reply, 2 after one regenerate...'),
+            model_name="message",
+            name="variant",
+            field=models.PositiveSmallIntegerField(
+                default=1, help_text="1 for the first reply, 2 after one regenerate..."
+            ),
         ),
         migrations.AlterField(
-            model_name='message',
-            name='reply_to',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='replies', to='conversations.message'),
+            model_name="message",
+            name="reply_to",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="replies",
+                to="conversations.message",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.UniqueConstraint(fields=('reply_to', 'variant'), name='one_reply_per_variant'),
+            model_name="message",
+            constraint=models.UniqueConstraint(fields=("reply_to", "variant"), name="one_reply_per_variant"),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('escalations', '0002_escalationpolicy_consultation_judge'),
+        ("escalations", "0002_escalationpolicy_consultation_judge"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='phaserun',
-            name='lease_expires_at',
+            model_name="phaserun",
+            name="lease_expires_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]
