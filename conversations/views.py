@@ -53,6 +53,15 @@ def _composer_rate_limited(request: HttpRequest, error: RateLimited) -> HttpResp
     return rate_limited_response(request, error)
 
 
+def _own_message(request: HttpRequest, pk: int, message_id: int) -> tuple:
+    """(conversation, message) of the user's own conversation in the current account, or 404."""
+    conversation = conversation_get(account=request.account, user=request.user, pk=pk)
+    message = message_in_conversation(conversation_id=conversation.pk, pk=message_id)
+    if message is None:
+        raise Http404("No such message.")
+    return conversation, message
+
+
 def _conversation_list(request: HttpRequest, current_pk: int | None = None) -> dict:
     query = request.GET.get("q", "").strip()[:200]
     return {
@@ -162,10 +171,7 @@ def message_create(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @account_required
 def message_stop(request: HttpRequest, pk: int, message_id: int) -> HttpResponse:
-    conversation = conversation_get(account=request.account, user=request.user, pk=pk)
-    reply = message_in_conversation(conversation_id=conversation.pk, pk=message_id)
-    if reply is None:
-        raise Http404("No such message.")
+    conversation, reply = _own_message(request, pk, message_id)
     reply = reply_cancel(reply=reply)
     if not request.headers.get("HX-Request"):
         return redirect("conversations:conversation", pk=conversation.pk)
@@ -200,10 +206,7 @@ def approval_decide_view(request: HttpRequest, pk: int, approval_id: uuid.UUID) 
 @require_POST
 @account_required
 def message_feedback(request: HttpRequest, pk: int, message_id: int) -> HttpResponse:
-    conversation = conversation_get(account=request.account, user=request.user, pk=pk)
-    message = message_in_conversation(conversation_id=conversation.pk, pk=message_id)
-    if message is None:
-        raise Http404("No such message.")
+    conversation, message = _own_message(request, pk, message_id)
     try:
         message_feedback_set(message=message, user=request.user, feedback=request.POST.get("feedback", ""))
     except ValidationError as error:
@@ -216,10 +219,7 @@ def message_feedback(request: HttpRequest, pk: int, message_id: int) -> HttpResp
 @require_POST
 @account_required
 def reply_regenerate_view(request: HttpRequest, pk: int, message_id: int) -> HttpResponse:
-    conversation = conversation_get(account=request.account, user=request.user, pk=pk)
-    reply = message_in_conversation(conversation_id=conversation.pk, pk=message_id)
-    if reply is None:
-        raise Http404("No such message.")
+    conversation, reply = _own_message(request, pk, message_id)
     try:
         regenerated = reply_regenerate(reply=reply)
     except ReplyInFlight as error:
@@ -235,10 +235,9 @@ def reply_regenerate_view(request: HttpRequest, pk: int, message_id: int) -> Htt
 @require_POST
 @account_required
 def reply_select_view(request: HttpRequest, pk: int, message_id: int) -> HttpResponse:
-    conversation = conversation_get(account=request.account, user=request.user, pk=pk)
-    reply = message_in_conversation(conversation_id=conversation.pk, pk=message_id)
+    conversation, reply = _own_message(request, pk, message_id)
     variant = request.POST.get("variant", "")
-    if reply is None or not variant.isdigit():
+    if not variant.isdigit():
         raise Http404("No such variant.")
     try:
         chosen = reply_select(reply=reply, variant=int(variant))
