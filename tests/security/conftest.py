@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.utils import timezone
 
 from accounts.auth import api_token_create
 from accounts.models import Account, Membership
-from agents.models import AgentInstance, AgentTemplate
-from analytics.models import AlertRule
+from agents.models import AgentInstance, AgentTemplate, KnowledgeArticle
+from analytics.models import Alert, AlertRule
 from conversations.models import Approval, Conversation, Message, ToolCall, Turn
 from escalations.models import Escalation, LearnedPattern
 from orchestration.models import TaskRun, WorkflowRun
@@ -37,6 +38,8 @@ class Tenant:
     escalation: Escalation | None = None
     pattern: LearnedPattern | None = None
     alert_rule: AlertRule | None = None
+    alert: Alert | None = None
+    article: KnowledgeArticle | None = None
 
     @property
     def approval_id(self) -> str:
@@ -108,6 +111,20 @@ def build_tenant(slug: str, *, secret: str) -> Tenant:
     )
     tenant.pattern = LearnedPattern.objects.create(account=account, problem=f"problem {secret}", fix=secret)
     tenant.alert_rule = AlertRule.objects.create(account=account, kind="handoff_rate", threshold=0.3)
+    now = timezone.now()
+    tenant.alert = Alert.objects.create(
+        account=account,
+        rule=tenant.alert_rule,
+        severity=tenant.alert_rule.severity,
+        message=f"alert {secret}",
+        value=0.5,
+        last_value=0.5,
+        fired_at=now,
+        last_checked_at=now,
+    )
+    tenant.article = KnowledgeArticle.objects.create(
+        account=account, slug=f"article-{account.slug}", title=f"article {secret}", body=f"body {secret}"
+    )
     return tenant
 
 
@@ -132,7 +149,11 @@ def b_snapshot(b: Tenant) -> dict:
         "tasks": _rows(TaskRun.objects.filter(run__account=account), "status"),
         "escalations": _rows(Escalation.objects.filter(account=account), "status", "assignee", "priority"),
         "patterns": _rows(LearnedPattern.objects.filter(account=account), "status"),
-        "alert_rules": _rows(AlertRule.objects.filter(account=account), "threshold", "enabled", "severity"),
+        "alert_rules": _rows(
+            AlertRule.objects.filter(account=account), "threshold", "enabled", "severity", "silenced_until"
+        ),
+        "alerts": _rows(Alert.objects.filter(account=account), "status", "acknowledged_at"),
+        "articles": _rows(KnowledgeArticle.objects.filter(account=account), "title", "body"),
         "agents": _rows(AgentInstance.objects.filter(account=account), "slug", "system_prompt", "status"),
         "memberships": _rows(Membership.objects.filter(account=account), "user", "role"),
         "flag_changes": _flag_changes(account),

@@ -34,6 +34,8 @@ OBJECT_PARAMETERS: dict[str, Callable[[Tenant], object]] = {
     "run_id": lambda b: b.run.pk,
     "escalation_id": lambda b: b.escalation.pk,
     "username": lambda b: b.users["member"].get_username(),
+    "alert_id": lambda b: b.alert.pk,
+    "rule_id": lambda b: b.alert_rule.pk,
 }
 
 # ``pk`` means a different model under each prefix (the longest matching prefix wins).
@@ -43,6 +45,8 @@ PK_BY_PREFIX: dict[str, Callable[[Tenant], object]] = {
     "escalations/": lambda b: b.escalation.pk,
     "escalations/patterns/": lambda b: b.pattern.pk,
     "analytics/alerts/rules/": lambda b: b.alert_rule.pk,
+    "analytics/alerts/": lambda b: b.alert.pk,
+    "knowledge/articles/": lambda b: b.article.pk,
     "analytics/conversations/": lambda b: b.conversation.pk,
 }
 
