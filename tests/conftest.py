@@ -75,6 +75,17 @@ def outsider_client(outsider) -> Client:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_rollout_snapshot() -> Iterator[None]:
+    """A flag a test created is rolled back with its transaction, which publishes nothing: this
+    process's cached rollout snapshot must not keep deciding later tests' arms with it."""
+    from rollout import decision
+
+    decision.local_invalidate()
+    yield
+    decision.local_invalidate()
+
+
+@pytest.fixture(autouse=True)
 def _stack_workers_settle(request) -> Iterator[None]:
     """A stack test's database is flushed only once its workers are idle: work the test set off
     (an escalation climbing after a denied action, a run's last task) may outlive the test, and
