@@ -20,9 +20,18 @@ from litellm.types.utils import GenericStreamingChunk, ModelResponse
 
 from agents.llm.streaming import chunk, final_chunk, last_user_text, rough_token_count, tool_call_chunk
 
+# A request to act puts the verb where a request puts it: first in a sentence ("Open a ticket for
+# the VPN outage"), or after "please", "can you", "I need you to", ...; "go ahead" confirms. The
+# same verb elsewhere is not a request: "since the update the app logs me out" reports a problem.
+_ACT_VERBS = (
+    r"create|open|raise|log|file|submit|update|close|reopen|apply|deploy|run|execute|enable|disable|"
+    r"activate|deactivate|delete|remove|add|import|provision|reset|restart"
+)
 ACTION_REQUEST = re.compile(
-    r"\b(create|open|raise|log|file|submit|update|close|reopen|apply|deploy|run|execute|enable|disable|"
-    r"activate|deactivate|delete|remove|add|import|provision|reset|restart|go ahead)\b",
+    r"(?:^|[.!?;]\s+|\b(?:please|pls|kindly|can you|could you|would you|will you|"
+    r"i need you to|i'd like you to|i want you to|go ahead and)\s+)"
+    rf"(?:please\s+)?(?:{_ACT_VERBS})\b"
+    r"|\bgo ahead\b",
     re.IGNORECASE,
 )
 

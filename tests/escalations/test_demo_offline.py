@@ -9,11 +9,6 @@ from demo.seed import demo_seed
 from escalations.triggers import reply_inspect
 from tests.escalations.conftest import chat_turn, climb
 
-READ_AS_ACTION = (
-    "Known regression: the offline legacy agent now reads 'the app logs me out' as an action "
-    "and asks to approve a tool call instead of escalating; see the closing note"
-)
-
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -39,7 +34,6 @@ def test_an_unanswerable_request_climbs_to_a_person(demo):
     assert escalation.consultations.filter(phase="consultation").count() == 3
 
 
-@pytest.mark.xfail(reason=READ_AS_ACTION, strict=False)
 def test_the_demo_pattern_answers_a_similar_request_at_phase_1(demo):
     account, user = demo
     reply = chat_turn(account, user, "Since the update the mobile app logs me out every few minutes")
