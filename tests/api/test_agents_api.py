@@ -391,6 +391,8 @@ def test_openapi_schema_lists_every_path(client):
         "/api/accounts/{account}/analytics/cohorts",
         "/api/accounts/{account}/analytics/escalations",
         "/api/accounts/{account}/analytics/alerts",
+        "/api/accounts/{account}/analytics/alerts/{alert_id}/acknowledge",
+        "/api/accounts/{account}/analytics/alert-rules/{rule_id}/silence",
     }
     assert set(paths["/api/accounts/{account}/agents"]) == {"get", "post"}
     assert set(paths["/api/accounts/{account}/agents/{agent}"]) == {"get", "put", "delete"}
