@@ -160,3 +160,28 @@ def pytest_runtest_call(item):
     if watch is not None:
         watch.assert_clean()
     return result
+
+
+@pytest.fixture
+def eager_tasks() -> Iterator[None]:
+    """Celery tasks queued by the code under test run at once, in this process."""
+    from config.celery import app as celery_app
+
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def live_calls(monkeypatch) -> list[tuple]:
+    """Every request the live-system tool sends, recorded and answered without a network."""
+    import httpx
+
+    calls: list[tuple] = []
+
+    def fake_request(method, url, **kwargs):
+        calls.append((method, url))
+        return httpx.Response(200, json={}, request=httpx.Request(method, url))
+
+    monkeypatch.setattr("agents.tools.builtin.httpx.request", fake_request)
+    return calls

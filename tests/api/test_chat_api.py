@@ -6,19 +6,11 @@ import pytest
 
 from agents.catalog.install import tools_install
 from agents.models import AgentInstance, AgentTemplate, Ticket
-from config.celery import app as celery_app
 from conversations.models import Conversation
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("eager_tasks")]
 
 GATED = '@fixer: tool ticket_create {"title": "API ticket"}; say filed'
-
-
-@pytest.fixture(autouse=True)
-def eager_tasks():
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False
 
 
 @pytest.fixture

@@ -16,38 +16,15 @@ from accounts.auth import api_token_create
 from accounts.models import Membership
 from agents.catalog.install import tools_install
 from agents.models import AgentInstance, AgentTemplate, LiveSystemConnection, Ticket
-from config.celery import app as celery_app
 from conversations.models import Approval, Conversation, Message, ToolCall
 from conversations.replies import reply_generate
 from conversations.services import ApprovalNotFound, approval_decide, conversation_start, message_send
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("eager_tasks")]
 
 LIVE_CALL = '@fixer: tool live_system_request {"method": "POST", "path": "/restart"}; say restarted'
 TICKET = '@fixer: tool ticket_create {"title": "Printer on fire"}; say filed'
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture(autouse=True)
-def eager_tasks():
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False
-
-
-@pytest.fixture
-def live_calls(monkeypatch) -> list[tuple]:
-    """Every request the live-system tool sends, answered without a network."""
-    import httpx
-
-    calls: list[tuple] = []
-
-    def fake_request(method, url, **kwargs):
-        calls.append((method, url))
-        return httpx.Response(200, json={"restarted": True}, request=httpx.Request(method, url))
-
-    monkeypatch.setattr("agents.tools.builtin.httpx.request", fake_request)
-    return calls
 
 
 @pytest.fixture

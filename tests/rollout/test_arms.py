@@ -8,23 +8,15 @@ import pytest
 
 from accounts.auth import api_token_create
 from agents.models import AgentInstance, AgentTemplate
-from config.celery import app as celery_app
 from conversations.models import Conversation, Handoff, ShadowPair
 from conversations.selectors import conversation_for_socket, conversations_for_user
 from rollout.decision import bucket
 from rollout.models import FlagChange, Phase
 from rollout.services import flag_override_set, flag_update
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("eager_tasks")]
 
 HANDOFF = "@assistant: transfer architect needs a design || @architect: say designed it"
-
-
-@pytest.fixture(autouse=True)
-def eager_tasks():
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False
 
 
 @pytest.fixture

@@ -13,14 +13,13 @@ import pytest
 from accounts.auth import api_token_create
 from agents.catalog.install import tools_install
 from agents.models import AgentInstance, AgentTemplate, LiveSystemConnection, Ticket
-from config.celery import app as celery_app
 from conversations.models import Approval, Conversation, ShadowPair, ToolCall, ToolGrant, Turn
 from conversations.replies import reply_generate
 from conversations.services import conversation_start, message_send
 from rollout.models import Phase
 from rollout.services import flag_update
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("eager_tasks")]
 
 # Served by the legacy agent, which cannot hand off and so answers itself; in the shadow the
 # assistant hands off to the fixer, which searches, then tries to act twice.
@@ -30,27 +29,6 @@ SCRIPT = (
     'tool ticket_create {"title": "VPN down", "priority": "high"}; '
     'tool live_system_request {"method": "POST", "path": "/vpn/restart"}; say handled it'
 )
-
-
-@pytest.fixture(autouse=True)
-def eager_tasks():
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False
-
-
-@pytest.fixture
-def live_calls(monkeypatch) -> list[tuple]:
-    import httpx
-
-    calls: list[tuple] = []
-
-    def fake_request(method, url, **kwargs):
-        calls.append((method, url))
-        return httpx.Response(200, json={}, request=httpx.Request(method, url))
-
-    monkeypatch.setattr("agents.tools.builtin.httpx.request", fake_request)
-    return calls
 
 
 @pytest.fixture
