@@ -22,12 +22,6 @@ from conversations.services import (
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ORDER_DEPENDENT = (
-    "Known failure in the full PostgreSQL run only (passes alone): order-dependent, not yet "
-    "diagnosed; see the closing note"
-)
-
-
 @pytest.fixture
 def tools():
     from agents.catalog.install import tools_install
@@ -68,7 +62,6 @@ def _turn(account, member, agent, script: str) -> Message:
     return reply
 
 
-@pytest.mark.xfail(reason=ORDER_DEPENDENT, strict=False)
 def test_a_handoff_passes_the_conversation_context_and_is_recorded(account, member, trio):
     alpha, beta, _ = trio
     reply = _turn(
@@ -88,7 +81,6 @@ def test_a_handoff_passes_the_conversation_context_and_is_recorded(account, memb
     assert reply.conversation.agent == beta  # the next message starts with beta
 
 
-@pytest.mark.xfail(reason=ORDER_DEPENDENT, strict=False)
 def test_ping_pong_handoffs_are_stopped_gracefully(account, member, trio):
     alpha, _, _ = trio
     reply = _turn(
@@ -101,7 +93,6 @@ def test_ping_pong_handoffs_are_stopped_gracefully(account, member, trio):
     assert event.kind == "ping_pong" and "alpha -> beta -> alpha" in event.detail
 
 
-@pytest.mark.xfail(reason=ORDER_DEPENDENT, strict=False)
 def test_a_repeated_edge_within_a_turn_is_stopped(account, member, trio):
     alpha, _, _ = trio
     reply = _turn(
