@@ -300,3 +300,12 @@ class RollupState(models.Model):
 
     def __str__(self) -> str:
         return f"Aggregates of account {self.account_id} up to {self.refreshed_at:%Y-%m-%d %H:%M}"
+
+
+# Evaluation datasets and runs live in their own module (analytics/evaluation/).
+from analytics.evaluation.models import (  # noqa: E402, F401
+    EvaluationCase,
+    EvaluationDataset,
+    EvaluationResult,
+    EvaluationRun,
+)
