@@ -12,8 +12,8 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "tier", "created_at"]
-    list_filter = ["tier"]
+    list_display = ["name", "slug", "tier", "double_texting", "created_at"]
+    list_filter = ["tier", "double_texting"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]

@@ -10,6 +10,13 @@ class Account(models.Model):
         TEAM = "team", "Team"
         ENTERPRISE = "enterprise", "Enterprise"
 
+    class DoubleTexting(models.TextChoices):
+        # The names of LangGraph's multitask strategies, which the chat API also accepts per call.
+        REJECT = "reject", "Refuse it until the reply is done"
+        ENQUEUE = "enqueue", "Queue it, answer it after the reply"
+        INTERRUPT = "interrupt", "Stop the reply (kept, marked interrupted), answer it"
+        ROLLBACK = "rollback", "Discard the reply and its question, answer it"
+
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=60, unique=True)
     tier = models.CharField(max_length=20, choices=Tier.choices, default=Tier.TEAM)
@@ -18,6 +25,16 @@ class Account(models.Model):
         help_text=(
             "When the router's confidence in an agent for a new request is below this (0-1), the user "
             "is asked which of the two likeliest agents they mean instead of being routed on a guess."
+        ),
+    )
+    double_texting = models.CharField(
+        max_length=20,
+        choices=DoubleTexting.choices,
+        default=DoubleTexting.ENQUEUE,
+        help_text=(
+            "What happens to a message sent while the previous reply is still being written: refused, "
+            "queued and answered after it, answered at once after stopping it (kept, marked interrupted), "
+            "or answered at once in its place (that reply and its question are hidden)."
         ),
     )
     created_at = models.DateTimeField(auto_now_add=True)

@@ -75,12 +75,20 @@ class Message(LeasedWork):
         COMPLETE = "complete", "Complete"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
+        # Double texting (conversations.double_texting): a reply waiting for the one before it,
+        # a reply stopped by a newer message (its text so far kept), and a reply or question
+        # taken back by a newer message (kept for the audit of what already ran, never shown).
+        QUEUED = "queued", "Queued behind the reply before it"
+        INTERRUPTED = "interrupted", "Interrupted by a newer message"
+        DISCARDED = "discarded", "Discarded by a newer message"
 
     class Feedback(models.TextChoices):
         UP = "up", "Thumbs up"
         DOWN = "down", "Thumbs down"
 
-    IN_FLIGHT = (Status.PENDING, Status.STREAMING, Status.AWAITING_APPROVAL)
+    IN_FLIGHT = (Status.PENDING, Status.STREAMING, Status.AWAITING_APPROVAL, Status.QUEUED)
+    # Being answered now: at most one per conversation; queued replies wait behind it.
+    RUNNING = (Status.PENDING, Status.STREAMING, Status.AWAITING_APPROVAL)
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     role = models.CharField(max_length=20, choices=Role.choices)
