@@ -24,7 +24,7 @@ from analytics.selectors.alerts import (
     alert_get,
     alert_rule_get,
     alert_rules_for_account,
-    alerts_firing,
+    alerts_firing_unacknowledged,
     alerts_recent,
 )
 from analytics.selectors.handoffs import conversation_trail
@@ -59,7 +59,7 @@ def _page_context(request: HttpRequest, section: str) -> dict:
         "sections": SECTIONS.values(),
         "section_slug": section,
         "presets": list(PRESETS),
-        "firing": list(alerts_firing(account=request.account)),
+        "firing": list(alerts_firing_unacknowledged(account=request.account)),
         "is_admin": request.membership.is_admin,
     }
 

@@ -10,9 +10,16 @@ def alerts_firing(*, account: Account) -> QuerySet[Alert]:
     return Alert.objects.filter(account=account, status=Alert.Status.FIRING).select_related("rule")
 
 
+def alerts_firing_unacknowledged(*, account: Account) -> QuerySet[Alert]:
+    """Firing alerts nobody has acknowledged yet: what the badges count and the banner lists.
+
+    An acknowledged alert still fires (the Alerts tab shows it), but someone is on it, so it no
+    longer asks for attention on every page."""
+    return alerts_firing(account=account).filter(acknowledged_at__isnull=True)
+
+
 def alerts_firing_count(*, account: Account) -> int:
-    """Firing alerts nobody has acknowledged yet: what the nav badge counts."""
-    return alerts_firing(account=account).filter(acknowledged_at__isnull=True).count()
+    return alerts_firing_unacknowledged(account=account).count()
 
 
 def alerts_recent(*, account: Account, limit: int = 50) -> QuerySet[Alert]:

@@ -70,7 +70,9 @@ def test_acknowledging_on_the_page_records_who_and_why_and_leaves_the_nav_count(
     rule, operator, operator_client
 ):
     alert = rule_evaluate(rule=rule, now=NOW)
-    assert 'data-firing-alerts="1"' in operator_client.get("/analytics/alerts/").content.decode()
+    page = operator_client.get("/analytics/alerts/").content.decode()
+    assert 'data-firing-alerts="1"' in page
+    assert 'class="firing-alerts"' in page and 'badge badge-error">1<' in page
     response = operator_client.post(f"/analytics/alerts/{alert.pk}/acknowledge/", {"note": "Looking at C1."})
     assert response.status_code == 302
     alert.refresh_from_db()
@@ -83,6 +85,9 @@ def test_acknowledging_on_the_page_records_who_and_why_and_leaves_the_nav_count(
     assert "data-firing-alerts" not in page  # no longer counted in the nav
     assert 'data-acknowledged="yes"' in page and 'data-acknowledged-by="olga"' in page
     assert "Firing, acknowledged" in page and "Looking at C1." in page
+    # Nor in the Alerts tab's badge or the banner every analytics page shows.
+    assert 'class="firing-alerts"' not in page
+    assert 'badge badge-error">1<' not in page
 
 
 def test_silencing_on_the_page_is_for_admins(rule, admin, operator_client, client):
