@@ -428,6 +428,13 @@ HEALTHZ_TOKEN = os.environ.get("HEALTHZ_TOKEN", "")
 ESCALATION_PHASE_LEASE_SECONDS = env_float("ESCALATION_PHASE_LEASE_SECONDS", 180.0)
 ESCALATION_PHASE_MAX_ATTEMPTS = env_int("ESCALATION_PHASE_MAX_ATTEMPTS", 3)
 
+# --- Evaluation runs --------------------------------------------------------------------
+
+# A run executes its cases in batches of about this many seconds, each under a lease; a run
+# whose worker stopped renewing the lease this long is resumed at its first unfinished case.
+EVALUATION_BATCH_SECONDS = env_float("EVALUATION_BATCH_SECONDS", 20.0)
+EVALUATION_LEASE_SECONDS = env_float("EVALUATION_LEASE_SECONDS", 120.0)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
