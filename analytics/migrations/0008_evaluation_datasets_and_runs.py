@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0003_account_routing_clarify_below"),
         ("analytics", "0007_alert_acknowledge_and_silence"),
-        ("conversations", "0011_tool_call_uncertain_resolution"),
+        ("conversations", "0010_message_variants"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
