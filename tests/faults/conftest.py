@@ -30,12 +30,7 @@ def make_fault_stack(django_db_setup, private_redis) -> Iterator[Callable[..., F
     ) -> FaultStack:
         stack = FaultStack(private_redis, **env)
         started.append(stack)
-        for _ in range(webs):
-            stack.start_web()
-        for _ in range(workers):
-            stack.start_worker(concurrency=concurrency)
-        if beat:
-            stack.start_beat()
+        stack.start(webs=webs, workers=workers, beat=beat, concurrency=concurrency)
         return stack
 
     yield make

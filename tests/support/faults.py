@@ -147,27 +147,40 @@ class FaultStack(Stack):
     # --- processes -----------------------------------------------------------------------
 
     def start_web(self, port: int | None = None) -> int:
-        """Start daphne on ``port`` (the next unused one by default); returns the port."""
+        """Start daphne on ``port`` (the next unused one by default); returns the port once it answers."""
+        port = self.spawn_web(port)
+        self.wait_web(port)
+        return port
+
+    def spawn_web(self, port: int | None = None) -> int:
         if port is None:
             port = next((p for p in self._web_ports if p not in self.webs), None) or free_port()
         if port not in self._web_ports:
             self._web_ports.append(port)
         args = ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
-        self.webs[port] = process = self._spawn(f"web{port}", args)
-        self.web = process
-        deadline = time.monotonic() + 60
+        self.webs[port] = self.web = self._spawn(f"web{port}", args)
+        return port
+
+    def wait_web(self, port: int, timeout: float = 90) -> None:
+        process = self.webs[port]
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise RuntimeError(f"daphne exited with {process.returncode}; see {LOG_DIR}")
             try:
                 if httpx.get(f"{self.web_url(port)}/accounts/login/", timeout=2).status_code == 200:
-                    return port
+                    return
             except httpx.HTTPError:
                 time.sleep(0.2)
         raise RuntimeError(f"daphne did not start; see {LOG_DIR}")
 
     def start_worker(self, concurrency: int = 4) -> str:
         """Start a worker with a name of its own; returns the name once it answers a ping."""
+        hostname = self.spawn_worker(concurrency)
+        self.wait_worker(hostname)
+        return hostname
+
+    def spawn_worker(self, concurrency: int = 4) -> str:
         self._workers_started += 1
         hostname = f"fault{self.port}-{self._workers_started}@tests"
         args = [
@@ -175,17 +188,32 @@ class FaultStack(Stack):
             "--pool", "threads", "--concurrency", str(concurrency),
             "--loglevel", "INFO", "--without-mingle", "--without-gossip",
         ]  # fmt: skip
-        self.workers[hostname] = process = self._spawn(f"worker{self._workers_started}", args)
-        self.worker, self.hostname = process, hostname
-        deadline = time.monotonic() + 60
+        self.workers[hostname] = self._spawn(f"worker{self._workers_started}", args)
+        self.worker, self.hostname = self.workers[hostname], hostname
+        return hostname
+
+    def wait_worker(self, hostname: str, timeout: float = 90) -> None:
+        process = self.workers[hostname]
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise RuntimeError(f"worker exited with {process.returncode}; see {LOG_DIR}")
             if self.ping(hostname):
                 Stack.running.add(self)
-                return hostname
+                return
             time.sleep(0.2)
         raise RuntimeError(f"worker did not answer a ping; see {LOG_DIR}")
+
+    def start(self, *, webs: int = 1, workers: int = 1, beat: bool = True, concurrency: int = 4) -> None:
+        """Start everything side by side (each process takes seconds to import the app), then wait."""
+        if beat:
+            self.start_beat()
+        ports = [self.spawn_web() for _ in range(webs)]
+        names = [self.spawn_worker(concurrency) for _ in range(workers)]
+        for port in ports:
+            self.wait_web(port)
+        for name in names:
+            self.wait_worker(name)
 
     def start_beat(self) -> None:
         args = ["-m", "celery", "-A", "config", "beat", "--schedule", str(self.schedule)]
