@@ -10,6 +10,8 @@ class Migration(migrations.Migration):
         ("rollout", "0001_initial"),
         # conversations 0006 reads ShadowConversation from rollout's state: it runs first.
         ("conversations", "0007_approval_public_id_unique"),
+        # analytics 0006 reads it from rollout's state too.
+        ("analytics", "0006_shadow_conversations"),
     ]
 
     operations = [
