@@ -6,6 +6,10 @@ class AnalyticsConfig(AppConfig):
     verbose_name = "Analytics"
 
     def ready(self) -> None:
+        import durable
+        from analytics.evaluation import tasks  # noqa: F401 - registers the evaluation run task
+        from analytics.evaluation.runner import evaluation_run_orphans, evaluation_run_resend
         from analytics.gates import register
 
         register()  # the rollout gates "hand-off rate" and "no open critical alerts"
+        durable.register("evaluation_run", find=evaluation_run_orphans, resend=evaluation_run_resend)

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0003_account_routing_clarify_below"),
         ("analytics", "0007_alert_acknowledge_and_silence"),
-        ("conversations", "0010_message_variants"),
+        ("conversations", "0005_conversation_purpose_approval_public_id"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
