@@ -197,6 +197,14 @@ class ToolCall(models.Model):
         FAILED = "failed", "Failed"
         # A gated call in a hidden run: recorded as intended, never executed, never approved.
         SIMULATED = "simulated", "Not run (hidden run)"
+        # A call to another system whose worker died (or whose answer never came) while it ran:
+        # it may or may not have acted. The turn waits until the owner says which (``resolution``).
+        UNCERTAIN = "uncertain", "May or may not have run"
+
+    class Resolution(models.TextChoices):
+        NONE = "", "Not resolved"
+        RAN = "ran", "It ran"
+        RUN_AGAIN = "run_again", "Run it again"
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="tool_calls")
     turn = models.ForeignKey(Turn, on_delete=models.CASCADE, related_name="tool_calls")
@@ -209,6 +217,13 @@ class ToolCall(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices)
     result = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # How the owner settled an uncertain call: it did run (the turn goes on without calling
+    # again) or run it again (deliberately, with the same idempotency key).
+    resolution = models.CharField(max_length=20, choices=Resolution.choices, blank=True, default="")
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

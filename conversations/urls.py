@@ -14,6 +14,9 @@ urlpatterns = [
     path("<int:pk>/messages/", views.message_create, name="message-create"),
     path("<int:pk>/messages/<int:message_id>/stop/", views.message_stop, name="message-stop"),
     path("<int:pk>/approvals/<uuid:approval_id>/", views.approval_decide_view, name="approval-decide"),
+    path(
+        "<int:pk>/tool-calls/<int:call_id>/resolve/", views.tool_call_resolve_view, name="tool-call-resolve"
+    ),
     path("<int:pk>/messages/<int:message_id>/feedback/", views.message_feedback, name="message-feedback"),
     path("<int:pk>/messages/<int:message_id>/regenerate/", views.reply_regenerate_view, name="regenerate"),
     path("<int:pk>/messages/<int:message_id>/variant/", views.reply_select_view, name="message-variant"),

@@ -31,6 +31,7 @@ from conversations.services import (
     reply_regenerate,
     reply_select,
 )
+from conversations.uncertain_calls import tool_call_in_conversation, tool_call_resolve
 
 
 def _composer_error(request: HttpRequest, error: ValidationError, status: int) -> HttpResponse:
@@ -198,6 +199,25 @@ def approval_decide_view(request: HttpRequest, pk: int, approval_id: uuid.UUID) 
     except ApprovalAlreadyDecided as error:
         return HttpResponse(" ".join(error.messages), status=409)
     reply = message_in_conversation(conversation_id=conversation.pk, pk=approval.tool_call.turn.reply_id)
+    if not request.headers.get("HX-Request"):
+        return redirect("conversations:conversation", pk=conversation.pk)
+    return render(request, "conversations/_message.html", {"message": reply})
+
+
+@require_POST
+@account_required
+def tool_call_resolve_view(request: HttpRequest, pk: int, call_id: int) -> HttpResponse:
+    """The owner's "it ran" / "run it again" on an action that may or may not have run."""
+    conversation = conversation_get(account=request.account, user=request.user, pk=pk)
+    call = tool_call_in_conversation(conversation_id=conversation.pk, pk=call_id)
+    outcome = request.POST.get("outcome")
+    if outcome not in {"ran", "run_again"}:
+        return HttpResponse("outcome must be 'ran' or 'run_again'.", status=400)
+    try:
+        tool_call_resolve(tool_call=call, user=request.user, ran=outcome == "ran")
+    except ApprovalAlreadyDecided as error:
+        return HttpResponse(" ".join(error.messages), status=409)
+    reply = message_in_conversation(conversation_id=conversation.pk, pk=call.turn.reply_id)
     if not request.headers.get("HX-Request"):
         return redirect("conversations:conversation", pk=conversation.pk)
     return render(request, "conversations/_message.html", {"message": reply})

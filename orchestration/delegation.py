@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import Account
 from agents.tools.builtin import ToolFailed
-from agents.tools.registry import ToolContext, register
+from agents.tools.registry import Effects, ToolContext, register
 from conversations.models import Conversation, Message
 from orchestration.models import WorkflowRun
 from orchestration.runner import run_execute_inline
@@ -77,7 +77,8 @@ def delegate_batch(*, ctx: ToolContext, tasks: list[dict]) -> dict:
     }
 
 
-@register("delegate")
+# Looks its run up by the call's idempotency key first, so an interrupted call runs again safely.
+@register("delegate", effects=Effects.IDEMPOTENT)
 def delegate(ctx: ToolContext, *, tasks: list[dict]) -> dict:
     """The ``delegate`` tool: registered here, so the tool catalog never imports this app."""
     return delegate_batch(ctx=ctx, tasks=tasks)

@@ -6,11 +6,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import transaction
 from jsonschema import Draft202012Validator
 
 from agents.models import AgentInstance, Tool
-from agents.tools.builtin import ToolFailed
-from agents.tools.registry import ToolContext, get_handler
+from agents.tools.builtin import OutcomeUnknown, ToolFailed
+from agents.tools.registry import Effects, ToolContext, get_handler, handler_effects
 
 TRANSFER_PREFIX = "transfer_to_"
 
@@ -72,10 +73,31 @@ def argument_errors(tool: Tool, arguments: dict) -> list[str]:
     ]
 
 
+def effects_of(tool: Tool) -> str:
+    """The ``Effects`` of a call of this tool: a tool that acts on a live system is EXTERNAL
+    whatever its handler says; otherwise the handler's own declaration."""
+    if tool.acts_on_live_system:
+        return Effects.EXTERNAL
+    return handler_effects(tool.handler)
+
+
+def rerun_is_safe(tool: Tool) -> bool:
+    """May a call whose outcome was never recorded (its worker died) simply run again?"""
+    return effects_of(tool) != Effects.EXTERNAL
+
+
 def run_tool(tool: Tool, arguments: dict, ctx: ToolContext) -> tuple[bool, Any]:
-    """(ok, result or error text). Handlers are idempotent on ``ctx.idempotency_key``."""
+    """(ok, result or error text). ``OutcomeUnknown`` is raised, not returned: whether the call
+    acted is unknown. A DATABASE tool runs in a savepoint, so a failed call leaves none of its
+    writes; the caller holds the transaction that commits them with the call's completion."""
+    handler = get_handler(tool.handler)
     try:
-        return True, get_handler(tool.handler)(ctx, **arguments)
+        if effects_of(tool) == Effects.DATABASE:
+            with transaction.atomic():
+                return True, handler(ctx, **arguments)
+        return True, handler(ctx, **arguments)
+    except OutcomeUnknown:
+        raise
     except ToolFailed as error:
         return False, str(error)
     except TypeError as error:  # arguments the handler does not take

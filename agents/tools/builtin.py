@@ -10,14 +10,19 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from agents.models import LiveSystemConnection, Ticket
-from agents.tools.registry import ToolContext, register
+from agents.tools.registry import Effects, ToolContext, register
 
 
 class ToolFailed(Exception):
     """The tool ran and failed; the message is shown to the agent and the user."""
 
 
-@register("knowledge_search")
+class OutcomeUnknown(ToolFailed):
+    """The request may have reached the other system, but no answer came back: whether it acted
+    is unknown, so the call is neither a failure to retry nor a success to report."""
+
+
+@register("knowledge_search", effects=Effects.READ_ONLY)
 def knowledge_search(ctx: ToolContext, *, query: str, limit: int = 3) -> dict[str, Any]:
     from agents.knowledge.retrieval import hit_result, search
 
@@ -34,7 +39,7 @@ def _ticket_json(ticket: Ticket) -> dict[str, Any]:
     }
 
 
-@register("ticket_create")
+@register("ticket_create", effects=Effects.IDEMPOTENT)
 def ticket_create(
     ctx: ToolContext, *, title: str, description: str = "", priority: str = "medium"
 ) -> dict[str, Any]:
@@ -63,7 +68,7 @@ def ticket_create(
     return {"ticket": _ticket_json(ticket), "created": True}
 
 
-@register("ticket_update")
+@register("ticket_update", effects=Effects.DATABASE)
 def ticket_update(
     ctx: ToolContext, *, number: int, status: str | None = None, priority: str | None = None
 ) -> dict[str, Any]:
@@ -78,7 +83,7 @@ def ticket_update(
     return {"ticket": _ticket_json(ticket)}
 
 
-@register("live_system_request")
+@register("live_system_request", effects=Effects.EXTERNAL)
 def live_system_request(
     ctx: ToolContext, *, method: str, path: str, body: dict | None = None
 ) -> dict[str, Any]:
@@ -93,10 +98,16 @@ def live_system_request(
         response = httpx.request(
             method.upper(), url, json=body, headers=headers, timeout=connection.timeout_seconds
         )
-    except httpx.TimeoutException:
-        raise ToolFailed(f"the live system did not answer within {connection.timeout_seconds:g} s") from None
-    except httpx.HTTPError as error:
+    except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+        # Never connected, so nothing was sent: a plain failure.
         raise ToolFailed(f"could not reach the live system: {error}") from None
+    except httpx.TimeoutException:
+        raise OutcomeUnknown(
+            f"the live system did not answer within {connection.timeout_seconds:g} s"
+        ) from None
+    except httpx.HTTPError as error:
+        # Connected and sent (or sending) when it broke: the system may have acted.
+        raise OutcomeUnknown(f"the connection to the live system broke: {error}") from None
     try:
         payload: Any = response.json()
     except ValueError:

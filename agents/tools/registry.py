@@ -9,6 +9,27 @@ from typing import Any
 ToolHandler = Callable[..., dict[str, Any]]
 
 _handlers: dict[str, ToolHandler] = {}
+_effects: dict[str, str] = {}
+
+
+class Effects:
+    """What running a handler does to the world, which decides what a turn may do with a call
+    whose outcome it never learned (its worker died while the call was running).
+
+    - READ_ONLY: nothing changes; the call may simply run again.
+    - DATABASE: it changes rows of this database only. The turn commits those rows together with
+      the call's completion, so a call still ``running`` after a crash changed nothing and runs again.
+    - IDEMPOTENT: it acts (in this database, or through work it starts) only after looking its
+      ``idempotency_key`` up, so running it again finds what the first run did and repeats nothing.
+    - EXTERNAL: it acts on another system (HTTP, MCP). A call still ``running`` after a crash may or
+      may not have acted: it is never repeated without a person saying so. Handlers that declare
+      nothing are taken to be EXTERNAL, the one assumption that cannot run an action twice.
+    """
+
+    READ_ONLY = "read_only"
+    DATABASE = "database"
+    IDEMPOTENT = "idempotent"
+    EXTERNAL = "external"
 
 
 @dataclass(frozen=True)
@@ -16,12 +37,16 @@ class ToolContext:
     account_id: int
     conversation_id: int | None
     user_id: int | None
+    # The same for every attempt at one call (it is the ToolCall row's ``idempotency_key``):
+    # handlers that reach another system send it (an ``Idempotency-Key`` header, the MCP call's
+    # metadata) so that system can recognise a call that a person chose to run again.
     idempotency_key: str
 
 
-def register(name: str) -> Callable[[ToolHandler], ToolHandler]:
+def register(name: str, *, effects: str = Effects.EXTERNAL) -> Callable[[ToolHandler], ToolHandler]:
     def decorator(func: ToolHandler) -> ToolHandler:
         _handlers[name] = func
+        _effects[name] = effects
         return func
 
     return decorator
@@ -39,3 +64,9 @@ def get_handler(name: str) -> ToolHandler:
         return _handlers[name]
     except KeyError:
         raise LookupError(f"no tool handler named {name!r}") from None
+
+
+def handler_effects(name: str) -> str:
+    """The declared ``Effects`` of a handler (EXTERNAL when it declared none, or is unknown)."""
+    handler_names()
+    return _effects.get(name, Effects.EXTERNAL)

@@ -31,7 +31,8 @@ from agents.llm.gateway import ChatStream, StreamResult
 from agents.models import AgentInstance, Tool
 from agents.runtime import guards, toolbox, wording
 from agents.runtime.routing import route_message
-from agents.tools.registry import ToolContext
+from agents.tools.builtin import OutcomeUnknown
+from agents.tools.registry import Effects, ToolContext
 from conversations.models import (
     Approval,
     GuardrailEvent,
@@ -351,6 +352,10 @@ class TurnRunner:
             return None
         tool = next((t for t in agent.tools.all() if t.slug == call["name"]), None)
         parsed = toolbox.parse_call(call["name"], call["arguments"])
+        if existing is not None and existing.status in {ToolCall.Status.RUNNING, ToolCall.Status.UNCERTAIN}:
+            unsettled = self._unsettled(agent, tool, call, existing)
+            if unsettled is not False:
+                return unsettled
         if tool is None:
             # Enforced at dispatch, whatever the prompt said: refused, recorded, never run.
             self._record_call(agent, call, parsed.arguments, ToolCall.Status.REFUSED, error="not allowed")
@@ -384,8 +389,46 @@ class TurnRunner:
                 # retry the action or read the denial as a failure to escalate.
                 self._tool_result(call, {"error": "The user denied this action."})
                 return self._final(wording.DENIED_ANSWER)
-        self._execute(agent, tool, call, parsed.arguments, existing)
-        return None
+        return self._execute(agent, tool, call, parsed.arguments, existing)
+
+    def _unsettled(
+        self, agent: AgentInstance, tool: Tool | None, call: dict, existing: ToolCall
+    ) -> TurnOutcome | bool | None:
+        """A call an earlier attempt started and never recorded the end of (its worker died), or
+        one already found uncertain. A call whose effects are safe to repeat runs again (False:
+        go on as usual); a call to another system waits for its owner to say whether it ran
+        (an outcome), and goes on once they have (None: the call is settled, or runs again)."""
+        if existing.status == ToolCall.Status.RUNNING:
+            tool = tool or Tool.objects.filter(slug=existing.tool_slug).first()
+            if tool is not None and toolbox.rerun_is_safe(tool):
+                return False
+            return self._hold_uncertain(existing, "The worker stopped while this call was running.")
+        if existing.resolution == ToolCall.Resolution.RAN:
+            result = {
+                "outcome_unknown": True,
+                "confirmed_by_user": True,
+                "note": "The user confirmed this action ran; its response was never received.",
+            }
+            ToolCall.objects.filter(pk=existing.pk).update(
+                status=ToolCall.Status.COMPLETED, result=result, finished_at=timezone.now()
+            )
+            self._tool_result(call, result)
+            self._notify = True
+            return None
+        if existing.resolution == ToolCall.Resolution.RUN_AGAIN:
+            # The owner chose to call again, knowing it may repeat the action (same idempotency
+            # key). A tool the agent may no longer use is refused as usual instead.
+            return self._execute(agent, tool, call, existing.arguments, existing) if tool else False
+        return TurnOutcome(Message.Status.AWAITING_APPROVAL, usage=self.usage)
+
+    def _hold_uncertain(self, record: ToolCall, reason: str) -> TurnOutcome:
+        """Stop the turn at "this action may or may not have run": never a silent second call."""
+        ToolCall.objects.filter(pk=record.pk).update(
+            status=ToolCall.Status.UNCERTAIN, error=reason, resolution="", finished_at=None
+        )
+        logger.warning("tool call %s (%s) may or may not have run: %s", record.pk, record.tool_slug, reason)
+        self.notify()
+        return TurnOutcome(Message.Status.AWAITING_APPROVAL, usage=self.usage)
 
     def _simulate(self, agent: AgentInstance, tool: Tool, call: dict, arguments: dict) -> None:
         """Record what a gated tool would have done in a hidden run, and tell the agent it did
@@ -423,33 +466,54 @@ class TurnRunner:
         )  # fmt: skip
         return record
 
-    def _execute(self, agent, tool, call, arguments, existing: ToolCall | None) -> None:
+    def _execute(self, agent, tool, call, arguments, existing: ToolCall | None) -> TurnOutcome | None:
+        # Committed before the call acts: a worker that dies during it leaves this row ``running``,
+        # which is how a resumed turn knows the call's outcome was never recorded.
         record = existing or self._record_call(agent, call, arguments, ToolCall.Status.RUNNING)
         if existing is not None:
-            ToolCall.objects.filter(pk=record.pk).update(status=ToolCall.Status.RUNNING)
-        self.notify()
-        ok, result = toolbox.run_tool(
-            tool,
-            arguments,
-            ToolContext(
-                account_id=self.conversation.account_id,
-                conversation_id=self.conversation.pk,
-                user_id=self.conversation.user_id,
-                idempotency_key=call["key"],
-            ),
-        )
-        # The outcome is committed with the checkpoint that pops this call (_drain_queue).
-        self._writes.append(
-            functools.partial(
-                ToolCall.objects.filter(pk=record.pk).update,
-                status=ToolCall.Status.COMPLETED if ok else ToolCall.Status.FAILED,
-                result=result if ok else None,
-                error="" if ok else str(result),
-                finished_at=timezone.now(),
+            ToolCall.objects.filter(pk=record.pk).update(
+                status=ToolCall.Status.RUNNING, error="", finished_at=None
             )
+        self.notify()
+        context = ToolContext(
+            account_id=self.conversation.account_id,
+            conversation_id=self.conversation.pk,
+            user_id=self.conversation.user_id,
+            idempotency_key=call["key"],
         )
+        effects = toolbox.effects_of(tool)
+        try:
+            if effects == Effects.DATABASE:
+                # The rows it changes and the call's completion commit together: a crash before
+                # the commit leaves neither, and the resumed turn runs the call again.
+                with transaction.atomic():
+                    ok, result = toolbox.run_tool(tool, arguments, context)
+                    self._complete_call(record, ok, result)()
+            else:
+                ok, result = toolbox.run_tool(tool, arguments, context)
+        except OutcomeUnknown as unknown:
+            return self._hold_uncertain(record, str(unknown))
+        if effects in {Effects.EXTERNAL, Effects.IDEMPOTENT}:
+            # Recorded at once, not with the checkpoint: the window in which the call has acted
+            # but its outcome is not in the database is as short as it can be.
+            self._complete_call(record, ok, result)()
+        elif effects == Effects.READ_ONLY:
+            # Nothing to lose by redoing it: the outcome commits with the checkpoint that pops
+            # this call (_drain_queue).
+            self._writes.append(self._complete_call(record, ok, result))
         self._tool_result(call, result if ok else {"error": str(result)})
         self._notify = True
+        return None
+
+    @staticmethod
+    def _complete_call(record: ToolCall, ok: bool, result: object) -> Callable[[], object]:
+        return functools.partial(
+            ToolCall.objects.filter(pk=record.pk).update,
+            status=ToolCall.Status.COMPLETED if ok else ToolCall.Status.FAILED,
+            result=result if ok else None,
+            error="" if ok else str(result),
+            finished_at=timezone.now(),
+        )
 
     # -- guard rails ------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ OBJECT_PARAMETERS: dict[str, Callable[[Tenant], object]] = {
     "conversation_id": lambda b: b.conversation.pk,
     "message_id": lambda b: b.reply.pk,
     "approval_id": lambda b: b.approval_id,
+    "call_id": lambda b: b.approval.tool_call_id,
     "run_id": lambda b: b.run.pk,
     "escalation_id": lambda b: b.escalation.pk,
     "username": lambda b: b.users["member"].get_username(),
