@@ -10,3 +10,5 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # The one recovery task and worker-start hook, for every app's durable work (not an app).
 app.autodiscover_tasks(["durable"])
+# Workers answer `celery inspect rollout_decision` (config/worker_control.py).
+import config.worker_control  # noqa: E402, F401
