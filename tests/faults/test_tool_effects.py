@@ -1,0 +1,189 @@
+"""Exactly-once effects: a call to a live system whose outcome is unknown is never repeated blindly.
+
+A real HTTP server on the loopback plays the customer's live system and records every request it
+gets (with its ``Idempotency-Key``). The worker is killed with kill -9 while the system holds the
+request open, so the call did reach the system but the worker never learned the answer."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from agents.catalog.install import tools_install
+from agents.models import AgentInstance, AgentTemplate, LiveSystemConnection
+from conversations.models import Approval, Message, ToolCall
+from conversations.services import conversation_start
+from tests.support.live import http_client, wait_for
+
+ACTION = '{"method": "POST", "path": "/services/billing/restart", "body": {"reason": "stuck"}}'
+SCRIPT = f"@operator: tool live_system_request {ACTION}; say The billing service was restarted."
+
+
+class LiveSystem:
+    """Records each request; ``hold`` keeps the next answer back until released (or ``delay``)."""
+
+    def __init__(self, *, delay: float = 0.0) -> None:
+        self.requests: list[dict] = []
+        self.received = threading.Event()
+        self.release = threading.Event()
+        self.hold_first = False
+        self.delay = delay
+        system = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                first = not system.requests
+                system.requests.append(
+                    {"path": self.path, "key": self.headers.get("Idempotency-Key"), "body": body}
+                )
+                system.received.set()
+                if first and system.hold_first:
+                    system.release.wait(30)
+                elif system.delay:
+                    system.release.wait(system.delay)
+                payload = json.dumps({"restarted": True}).encode()
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except OSError:
+                    pass  # the caller is gone (killed): the action happened all the same
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> LiveSystem:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def live_system() -> Iterator[LiveSystem]:
+    with LiveSystem() as system:
+        yield system
+
+
+def _operator_conversation(account, member, live_url: str, timeout: float = 10.0):
+    tools = tools_install()
+    template = AgentTemplate.objects.create(slug="ops-kind", name="Ops kind")
+    operator = AgentInstance.objects.create(account=account, template=template, slug="operator", name="Ops")
+    operator.tools.set([tools["live_system_request"]])
+    LiveSystemConnection.objects.create(account=account, base_url=live_url, timeout_seconds=timeout)
+    conversation = conversation_start(account=account, user=member, agent=operator)
+    return conversation
+
+
+@pytest.mark.stack
+@pytest.mark.django_db(transaction=True)
+def test_a_live_call_cut_off_by_kill_9_waits_for_its_owner_and_is_never_repeated_silently(
+    make_fault_stack, live_system, account, member
+):
+    stack = make_fault_stack(webs=1, workers=1)
+    conversation = _operator_conversation(account, member, live_system.url)
+    live_system.hold_first = True
+    client = http_client(stack.web_url(stack.web_ports[0]), member)
+    assert client.post(f"/chat/{conversation.pk}/messages/", data={"message": SCRIPT}).status_code == 201
+    approval = wait_for(lambda: Approval.objects.filter(conversation=conversation).first(), 30, "no card")
+    approved = client.post(
+        f"/chat/{conversation.pk}/approvals/{approval.public_id}/", data={"decision": "approve"}
+    )
+    assert approved.status_code == 200
+
+    # The request reached the live system; the worker dies before the answer comes back.
+    assert live_system.received.wait(30), "the live system was never called"
+    stack.kill_worker()
+    live_system.release.set()
+    stack.start_worker()  # its start-up scan (and beat's) resumes the turn once the lease runs out
+
+    reply = Message.objects.get(conversation=conversation, role="assistant")
+
+    def stopped_for_the_owner():
+        reply.refresh_from_db()
+        return reply.status == "awaiting_approval" and ToolCall.objects.get().status == "uncertain"
+
+    wait_for(stopped_for_the_owner, 60, "the resumed turn did not stop at 'may or may not have run'")
+    assert len(live_system.requests) == 1  # resumed, and not called again
+    call = ToolCall.objects.get()
+    assert live_system.requests[0]["key"] == call.idempotency_key
+    page = client.get(f"/chat/{conversation.pk}/")
+    assert "may or may not have run" in page.text and 'value="run_again"' in page.text
+    # A message sent meanwhile is refused, not queued behind an action nobody settled.
+    assert client.post(f"/chat/{conversation.pk}/messages/", data={"message": "hello?"}).status_code == 409
+
+    # The owner checked and chose to run it again: one deliberate call, with the same key.
+    resolve_url = f"/chat/{conversation.pk}/tool-calls/{call.pk}/resolve/"
+    assert client.post(resolve_url, data={"outcome": "run_again"}).status_code == 200
+
+    def finished():
+        reply.refresh_from_db()
+        return reply.status in {"complete", "failed"}
+
+    wait_for(finished, 60, "the turn never finished after the owner's answer")
+    assert reply.status == "complete", reply.error
+    assert reply.content.endswith("The billing service was restarted.")
+    assert [r["key"] for r in live_system.requests] == [call.idempotency_key] * 2
+    call.refresh_from_db()
+    assert call.status == "completed" and call.resolution == "run_again" and call.resolved_by == member
+    assert list(
+        Message.objects.filter(conversation=conversation, role="user").values_list("content", flat=True)
+    ) == [SCRIPT]
+    # Answered once: a second answer (a replayed form) changes nothing.
+    assert client.post(resolve_url, data={"outcome": "ran"}).status_code == 409
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_live_call_that_never_answers_stops_the_turn_and_it_ran_goes_on_without_calling_again(
+    eager_tasks, account, member, make_user, client
+):
+    with LiveSystem(delay=3) as system:
+        conversation = _operator_conversation(account, member, system.url, timeout=0.5)
+        client.force_login(member)
+        client.post(f"/chat/{conversation.pk}/messages/", data={"message": SCRIPT}, HTTP_HX_REQUEST="true")
+        approval = Approval.objects.get(conversation=conversation)
+        client.post(
+            f"/chat/{conversation.pk}/approvals/{approval.public_id}/",
+            data={"decision": "approve"},
+            HTTP_HX_REQUEST="true",
+        )
+        reply = Message.objects.get(conversation=conversation, role="assistant")
+        call = ToolCall.objects.get()
+        assert reply.status == "awaiting_approval"
+        assert call.status == "uncertain" and "did not answer within 0.5 s" in call.error
+        assert len(system.requests) == 1
+
+        # Only the owner answers: another member of the account gets the 404 of a missing call.
+        other = make_user(account=account, username="colleague")
+        client.force_login(other)
+        url = f"/chat/{conversation.pk}/tool-calls/{call.pk}/resolve/"
+        assert client.post(url, data={"outcome": "ran"}).status_code == 404
+        client.force_login(member)
+        assert client.post(url, data={"outcome": "maybe"}).status_code == 400
+        response = client.post(url, data={"outcome": "ran"}, HTTP_HX_REQUEST="true")
+        assert response.status_code == 200
+
+        reply.refresh_from_db()
+        call.refresh_from_db()
+        assert reply.status == "complete", reply.error
+        assert reply.content.endswith("The billing service was restarted.")
+        assert call.status == "completed" and call.result["confirmed_by_user"] is True
+        assert len(system.requests) == 1  # "it ran": the turn went on without a second call
