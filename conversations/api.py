@@ -81,9 +81,15 @@ def _send(
         with transaction.atomic():
             if conversation is None:
                 conversation = conversation_start(user=request.user, **start)
-            _, reply = message_send(conversation=conversation, user=request.user, content=payload.message)
+            _, reply = message_send(
+                conversation=conversation,
+                user=request.user,
+                content=payload.message,
+                strategy=payload.multitask_strategy,
+            )
     except ReplyInFlight as error:
-        raise HttpError(409, " ".join(error.messages)) from error
+        hint = "Or send it with multitask_strategy 'enqueue', 'interrupt' or 'rollback'."
+        raise HttpError(409, " ".join([*error.messages, hint])) from error
     return chat_response(reply_wait(reply_id=reply.pk, timeout=payload.wait_seconds))
 
 

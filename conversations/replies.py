@@ -22,6 +22,7 @@ from django.utils import timezone
 
 import durable
 from agents.llm.gateway import LLMError, StreamResult
+from conversations.double_texting import queue_stalled, reply_queue_advance
 from conversations.models import Message, Turn
 from conversations.realtime import frame_event, message_event, publish
 from conversations.signals import reply_finished, send_on_commit
@@ -46,6 +47,10 @@ def reply_claim(*, message_id: int) -> Message | None:
             message_id,
         )
         if reply is None:
+            return None
+        if reply.status == Status.QUEUED:
+            # Sent by the recovery scan: its queue has nothing running in front of it any more.
+            reply_queue_advance(conversation_id=reply.conversation_id)
             return None
         orphaned = reply.status == Status.STREAMING and durable.lease_state(reply) != durable.LeaseState.LIVE
         if reply.status != Status.PENDING and not orphaned:
@@ -108,6 +113,7 @@ def _finish(reply: Message, *, status: str, error: str = "", result: StreamResul
         setattr(reply, name, value)
     durable.release_row(reply, update_fields=[*fields, "updated_at"])
     conversation_id, message_id = reply.conversation_id, reply.pk
+    reply_queue_advance(conversation_id=conversation_id)  # a message queued behind it starts
     transaction.on_commit(lambda: publish(conversation_id, message_event(message_id=message_id)))
 
 
@@ -201,6 +207,7 @@ def reply_generate(*, message_id: int) -> None:
             with transaction.atomic():
                 runner.save(**final, lease_expires_at=None)
                 transaction.on_commit(notify)
+                reply_queue_advance(conversation_id=conversation_id)  # a message queued behind it starts
     except Superseded:
         # Stopped by the user: keep what was shown, drop the rest.
         _finish_owned(reply, status=Status.CANCELLED, result=runner.usage)
@@ -245,6 +252,12 @@ def _finish_owned(
     whether it finished the reply."""
     with transaction.atomic():
         current = Message.objects.select_for_update().filter(pk=reply.pk).first()
+        if (
+            current is not None
+            and current.attempts == reply.attempts
+            and current.status == Status.INTERRUPTED
+        ):
+            _record_usage(current, result)  # stopped by a newer message: final already, but it cost
         if current is None or current.attempts != reply.attempts or current.status != Status.STREAMING:
             return False
         if current.cancel_requested:
@@ -253,10 +266,21 @@ def _finish_owned(
     return True
 
 
+def _record_usage(reply: Message, result: StreamResult | None) -> None:
+    if result is None:
+        return
+    usage = _finished_fields(status=reply.status, result=result)
+    for name in ("status", "error", "completed_at"):
+        usage.pop(name)
+    Message.objects.filter(pk=reply.pk).update(**usage)
+
+
 def reply_orphans() -> list[int]:
     """Replies whose worker died (streaming under a lease that passed) or whose task never
-    ran (pending for longer than a lease)."""
-    return list(
+    ran (pending for longer than a lease), and queued replies with nothing running in front of
+    them (their claim starts the head of the queue)."""
+    stalled = list(queue_stalled().values_list("pk", flat=True))
+    return stalled + list(
         Message.objects.filter(role=Message.Role.ASSISTANT)
         .filter(
             durable.orphans(

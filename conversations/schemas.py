@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Literal
 
 from ninja import Field, Schema
 
@@ -10,6 +11,16 @@ class ChatIn(Schema):
     conversation_id: int | None = Field(None, description="Continue this conversation; omit to start one.")
     account: str | None = Field(None, description="Account slug; defaults to your first account.")
     wait_seconds: float = Field(30, ge=0, le=120, description="How long to wait for the reply.")
+    multitask_strategy: Literal["reject", "enqueue", "interrupt", "rollback"] | None = Field(
+        None,
+        description=(
+            "Double texting, as in LangGraph: what to do when the conversation's previous reply is "
+            "still running. reject: 409; enqueue: answered after it (status 'queued' until then); "
+            "interrupt: that reply is stopped and kept (status 'interrupted'), this one answered with "
+            "it in context; rollback: that reply and its question are discarded, this one answered. "
+            "Omit for the account's setting."
+        ),
+    )
 
 
 class HandoffOut(Schema):
@@ -30,7 +41,13 @@ class ChatOut(Schema):
     conversation_id: int
     arm: str = Field(..., description="Which system serves the conversation: multi_agent or legacy.")
     message_id: int
-    status: str = Field(..., description="complete, failed, cancelled, awaiting_approval, or still running")
+    status: str = Field(
+        ...,
+        description=(
+            "complete, failed, cancelled, interrupted, discarded, awaiting_approval, or still running "
+            "(pending, streaming, queued)"
+        ),
+    )
     reply: str
     agent: str | None
     model: str

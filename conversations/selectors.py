@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -23,7 +23,11 @@ def conversations_search(*, account: Account, user: AbstractBaseUser, query: str
     query = (query or "").strip()
     if not query:
         return conversations
-    matching = Message.objects.filter(content__icontains=query).values("conversation_id")
+    matching = (
+        Message.objects.filter(content__icontains=query)
+        .exclude(status=Message.Status.DISCARDED)
+        .values("conversation_id")
+    )
     return conversations.filter(Q(title__icontains=query) | Q(pk__in=matching))
 
 
@@ -51,9 +55,14 @@ def conversation_for_socket(
 
 
 def messages_for_conversation(*, conversation: Conversation) -> QuerySet[Message]:
-    """The conversation as shown: each question with the variant of its reply that is current."""
+    """The conversation as shown: each question with the variant of its reply that is current.
+    Messages taken back by a newer one (double texting's rollback) are not shown; a question
+    whose reply waits in the queue carries ``queued``."""
+    queued = Message.objects.filter(reply_to_id=OuterRef("pk"), status=Message.Status.QUEUED)
     return (
         conversation.messages.filter(Q(role=Message.Role.USER) | Q(is_current=True))
+        .exclude(status=Message.Status.DISCARDED)
+        .annotate(queued=Exists(queued))
         .select_related("agent")
         .order_by("created_at", "id")
     )
@@ -67,6 +76,7 @@ def reply_variants(*, reply: Message) -> dict:
     count = Message.objects.filter(reply_to_id=reply.reply_to_id).count()
     latest_question = (
         Message.objects.filter(conversation_id=reply.conversation_id, role=Message.Role.USER)
+        .exclude(status=Message.Status.DISCARDED)
         .order_by("-created_at", "-id")
         .values_list("pk", flat=True)
         .first()
@@ -88,6 +98,7 @@ def message_latest_reply(*, conversation_id: int) -> Message | None:
     return (
         Message.objects.select_related("agent")
         .filter(conversation_id=conversation_id, role=Message.Role.ASSISTANT, is_current=True)
+        .exclude(status=Message.Status.DISCARDED)
         .order_by("-created_at", "-id")
         .first()
     )
@@ -98,21 +109,33 @@ def reply_in_flight(*, conversation: Conversation) -> Message | None:
 
 
 def model_history(*, reply: Message, limit: int = 20) -> list[dict]:
-    """The conversation so far, as model messages, up to the user message being answered."""
+    """The conversation so far, as model messages, up to the user message being answered. A reply
+    interrupted by a newer message is in it, its text so far with a note saying it was cut off;
+    messages taken back (rollback) are not."""
+    from conversations.double_texting import INTERRUPTED_NOTE
+
+    interrupted = Q(status=Message.Status.INTERRUPTED, role=Message.Role.ASSISTANT) & ~Q(content="")
     previous = (
         Message.objects.filter(
+            Q(status=Message.Status.COMPLETE) | interrupted,
             conversation_id=reply.conversation_id,
             created_at__lte=reply.reply_to.created_at,
-            status=Message.Status.COMPLETE,
         )
         .exclude(pk=reply.pk)
         # Earlier turns as the user sees them (their current variants), and none of this reply's own.
         .exclude(role=Message.Role.ASSISTANT, is_current=False)
         .exclude(reply_to_id=reply.reply_to_id)
         .order_by("-created_at", "-id")
-        .values("role", "content")[:limit]
+        .values("role", "content", "status")[:limit]
     )
-    history = [{"role": m["role"], "content": m["content"]} for m in reversed(previous)]
+    history = [
+        {
+            "role": m["role"],
+            "content": m["content"]
+            + (f"\n\n{INTERRUPTED_NOTE}" if m["status"] == Message.Status.INTERRUPTED else ""),
+        }
+        for m in reversed(previous)
+    ]
     if reply.agent and reply.agent.system_prompt:
         history.insert(0, {"role": "system", "content": reply.agent.system_prompt})
     return history
@@ -138,7 +161,7 @@ def reply_wait(*, reply_id: int, timeout: float) -> Message:
     deadline = time.monotonic() + timeout
     while True:
         reply = Message.objects.select_related("agent").get(pk=reply_id)
-        if reply.status not in (Message.Status.PENDING, Message.Status.STREAMING):
+        if reply.status not in (Message.Status.PENDING, Message.Status.STREAMING, Message.Status.QUEUED):
             return reply
         if time.monotonic() >= deadline:
             return reply

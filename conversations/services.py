@@ -14,6 +14,14 @@ from accounts.models import Account, Membership
 from accounts.text import text_validate
 from agents.models import AgentInstance
 from agents.selectors import agent_default_for_account
+from conversations.double_texting import (
+    Strategy,
+    reply_queue_advance,
+    strategy_clean,
+    unanswered_discard,
+    unanswered_interrupt,
+    unanswered_lock,
+)
 from conversations.models import Approval, Conversation, Message, ToolGrant
 from conversations.realtime import message_event, publish
 from conversations.selectors import reply_in_flight
@@ -72,32 +80,43 @@ def conversation_start(
 
 @transaction.atomic
 def message_send(
-    *, conversation: Conversation, user: AbstractBaseUser, content: str
+    *, conversation: Conversation, user: AbstractBaseUser, content: str, strategy: str | None = None
 ) -> tuple[Message, Message]:
-    """Save the user's message and a pending reply, and queue the reply once both
-    are committed. Returns (user message, reply)."""
+    """Save the user's message and its reply, and queue the reply once both are committed.
+    While an earlier reply is unanswered, ``strategy`` (a ``multitask_strategy``; by default the
+    account's ``double_texting``) decides what happens: see ``conversations.double_texting``.
+    Returns (user message, reply)."""
     from conversations.tasks import generate_reply
 
     content = message_clean_content(content)
-    # Lock the conversation so two quick sends cannot both pass the in-flight check.
+    strategy = strategy_clean(strategy) or conversation.account.double_texting
+    # Lock the conversation so two quick sends cannot both pass the in-flight check, then its
+    # unanswered replies: one finishing right now is either seen finished or waits for this send.
     Conversation.objects.select_for_update().filter(pk=conversation.pk).first()
-    running = reply_in_flight(conversation=conversation)
-    if running is not None and running.status == Message.Status.AWAITING_APPROVAL:
-        raise ReplyInFlight(
-            "An action is waiting for your approval. Approve or deny it first.", code="awaiting_approval"
-        )
-    if running is not None:
+    unanswered = unanswered_lock(conversation=conversation)
+    status = Message.Status.PENDING
+    if unanswered and strategy == Strategy.REJECT:
+        if any(r.status == Message.Status.AWAITING_APPROVAL for r in unanswered):
+            raise ReplyInFlight(
+                "An action is waiting for your approval. Approve or deny it first.", code="awaiting_approval"
+            )
         raise ReplyInFlight(
             "The previous reply is still being written. Wait for it or press Stop.",
             code="in_flight",
         )
+    if unanswered and strategy == Strategy.ENQUEUE:
+        status = Message.Status.QUEUED  # started by the finish of the reply before it
+    elif unanswered and strategy == Strategy.INTERRUPT:
+        unanswered_interrupt(replies=unanswered)
+    elif unanswered:
+        unanswered_discard(replies=unanswered)
     question = Message.objects.create(
         conversation=conversation, role=Message.Role.USER, content=content, agent=None
     )
     reply = Message.objects.create(
         conversation=conversation,
         role=Message.Role.ASSISTANT,
-        status=Message.Status.PENDING,
+        status=status,
         agent=conversation.agent,
         reply_to=question,
     )
@@ -105,18 +124,21 @@ def message_send(
         conversation.title = content[:80]
     conversation.updated_at = timezone.now()
     conversation.save(update_fields=["title", "updated_at"])
-    transaction.on_commit(lambda: generate_reply.delay(reply.pk))
+    if status == Message.Status.PENDING:
+        transaction.on_commit(lambda: generate_reply.delay(reply.pk))
     shadow_start(conversation=conversation, question=question, reply=reply)  # never raises
     return question, reply
 
 
+@transaction.atomic
 def reply_cancel(*, reply: Message) -> Message:
-    """Stop a reply. A queued (or approval-waiting) reply is cancelled here; a streaming
-    one is flagged and its worker stops at its next frame, keeping the text written so far."""
+    """Stop a reply. A pending, queued (double texting) or approval-waiting reply is cancelled
+    here, and the next queued reply starts; a streaming one is flagged and its worker stops at
+    its next frame, keeping the text written so far (its finish starts the next queued reply)."""
     if reply.role != Message.Role.ASSISTANT or not reply.is_in_flight:
         return reply
-    # Queued or waiting for approval: nothing is running, so cancel here and now.
-    waiting = [Message.Status.PENDING, Message.Status.AWAITING_APPROVAL]
+    # Nothing is running: cancel here and now.
+    waiting = [Message.Status.PENDING, Message.Status.AWAITING_APPROVAL, Message.Status.QUEUED]
     cancelled_before_start = Message.objects.filter(pk=reply.pk, status__in=waiting).update(
         status=Message.Status.CANCELLED,
         cancel_requested=True,
@@ -127,6 +149,8 @@ def reply_cancel(*, reply: Message) -> Message:
         Message.objects.filter(pk=reply.pk, status=Message.Status.STREAMING).update(
             cancel_requested=True, updated_at=timezone.now()
         )
+    else:
+        reply_queue_advance(conversation_id=reply.conversation_id)
     reply.refresh_from_db()
     conversation_id = reply.conversation_id
     transaction.on_commit(lambda: publish(conversation_id, message_event(message_id=reply.pk)))
@@ -270,7 +294,9 @@ def conversation_rename(*, conversation: Conversation, title: str) -> Conversati
 def conversation_delete(*, conversation: Conversation) -> Conversation:
     """Delete the conversation for its user: a running reply is stopped, and the rows stay (with
     ``deleted_at``) for analytics, which counted them already."""
-    for reply in conversation.messages.filter(role=Message.Role.ASSISTANT, status__in=Message.IN_FLIGHT):
+    unanswered = conversation.messages.filter(role=Message.Role.ASSISTANT, status__in=Message.IN_FLIGHT)
+    # Newest first: a queued reply is cancelled before the one in front of it could start it.
+    for reply in unanswered.order_by("-created_at", "-id"):
         reply_cancel(reply=reply)
     # update() keeps updated_at: the conversation's place in analytics' time series does not move.
     Conversation.objects.filter(pk=conversation.pk, deleted_at__isnull=True).update(deleted_at=timezone.now())
@@ -292,7 +318,10 @@ def reply_regenerate(*, reply: Message) -> Message:
     if reply_in_flight(conversation=conversation) is not None:
         raise ReplyInFlight("A reply is still being written. Wait for it or press Stop.", code="in_flight")
     latest_question = (
-        conversation.messages.filter(role=Message.Role.USER).order_by("-created_at", "-id").first()
+        conversation.messages.filter(role=Message.Role.USER)
+        .exclude(status=Message.Status.DISCARDED)
+        .order_by("-created_at", "-id")
+        .first()
     )
     if latest_question is None or latest_question.pk != reply.reply_to_id:
         raise ValidationError("Only the last reply can be regenerated.", code="not_last")

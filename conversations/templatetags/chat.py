@@ -39,3 +39,15 @@ def handoff_text(handoff: Handoff, message: Message) -> str:
         description=target.description if target else "",
         text=question,
     )
+
+
+@register.filter
+def question_queued(message: Message) -> bool:
+    """A question whose reply waits in the double-texting queue: marked "queued" until it starts.
+    ``messages_for_conversation`` annotates it; a message rendered alone (a socket) asks."""
+    if message.role != Message.Role.USER:
+        return False
+    annotated = getattr(message, "queued", None)
+    if annotated is not None:
+        return bool(annotated)
+    return Message.objects.filter(reply_to_id=message.pk, status=Message.Status.QUEUED).exists()

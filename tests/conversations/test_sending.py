@@ -70,7 +70,11 @@ def test_an_empty_first_message_leaves_no_conversation_behind(member_client, mem
     assert not Conversation.objects.filter(user=member).exists()
 
 
-def test_a_second_message_while_the_reply_is_running_is_a_409(member_client, conversation, member):
+def test_a_second_message_while_the_reply_is_running_is_a_409_when_the_account_rejects(
+    member_client, conversation, member, account
+):
+    account.double_texting = account.DoubleTexting.REJECT
+    account.save(update_fields=["double_texting"])
     message_send(conversation=conversation, user=member, content="first")
     response = member_client.post(f"/chat/{conversation.pk}/messages/", {"message": "second"}, **HTMX)
     assert response.status_code == 409
