@@ -26,7 +26,6 @@ from pathlib import Path
 import httpx
 import redis
 
-from config.settings import celery_broker_url
 from tests.support.stack import LOG_DIR, Stack, free_port
 
 TERMINAL = {"complete", "failed", "cancelled"}
@@ -141,6 +140,8 @@ class FaultStack(Stack):
         talks to the session's Redis, and its control commands go out through that app's producer
         pool whatever connection they are given."""
         from celery import Celery
+
+        from config.settings import celery_broker_url
 
         return Celery("faults", broker=celery_broker_url(self.redis.url), set_as_current=False)
 
