@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint format install install-dev migrate seed clean
+.PHONY: run test faults lint format install install-dev migrate seed clean
 
 $(BIN)/python:
 	@echo ">> creating virtual environment in $(VENV)"
@@ -42,6 +42,12 @@ run: seed
 test: install-dev
 	@echo ">> running tests"
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The fault suite alone (tests/faults/: kill -9 of workers and web processes, Redis and database
+# outages, scale-out); `make test` runs it too, so CI does.
+faults: install-dev
+	@echo ">> running the fault tests"
+	$(BIN)/python -m pytest tests/faults $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .
