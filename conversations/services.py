@@ -89,7 +89,10 @@ def message_send(
     from conversations.tasks import generate_reply
 
     content = message_clean_content(content)
-    strategy = strategy_clean(strategy) or conversation.account.double_texting
+    # The account's setting as it is now (not as a conversation loaded earlier cached it).
+    strategy = strategy_clean(strategy) or Account.objects.values_list("double_texting", flat=True).get(
+        pk=conversation.account_id
+    )
     # Lock the conversation so two quick sends cannot both pass the in-flight check, then its
     # unanswered replies: one finishing right now is either seen finished or waits for this send.
     Conversation.objects.select_for_update().filter(pk=conversation.pk).first()
