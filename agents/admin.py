@@ -1,3 +1,5 @@
+import json
+
 from django import forms
 from django.contrib import admin
 
@@ -47,6 +49,21 @@ class ToolAdmin(admin.ModelAdmin):
 AGENT_INSTANCE_INLINES: list[type[admin.options.InlineModelAdmin]] = []
 
 
+ROUTING_PREFILL_PARAMETER = "add_routing_examples"  # a JSON list of example messages to add
+
+
+def _suggested_routing_examples(request) -> list[str]:
+    """The examples a link asks the agent page to add (ignored unless a JSON list of strings)."""
+    raw = request.GET.get(ROUTING_PREFILL_PARAMETER) if request.method == "GET" else None
+    try:
+        examples = json.loads(raw) if raw else []
+    except ValueError:
+        return []
+    if not isinstance(examples, list):
+        return []
+    return [" ".join(e.split()) for e in examples if isinstance(e, str) and e.strip()][:50]
+
+
 @admin.register(AgentInstance)
 class AgentInstanceAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "account", "template", "model", "status", "step_limit", "is_default"]
@@ -57,6 +74,26 @@ class AgentInstanceAdmin(admin.ModelAdmin):
 
     def get_inlines(self, request, obj):
         return [*self.inlines, *AGENT_INSTANCE_INLINES]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        suggested = _suggested_routing_examples(request)
+        if not suggested or "routing_examples" not in form_class.base_fields:
+            return form_class
+
+        class PrefilledForm(form_class):
+            """The page opened from an improvement suggestion: the suggested questions are added to
+            the routing examples shown, for the admin to trim and save (nothing is saved before)."""
+
+            def __init__(self, *args, **form_kwargs):
+                super().__init__(*args, **form_kwargs)
+                if not self.is_bound:
+                    current = list(self.initial.get("routing_examples") or [])
+                    known = {" ".join(e.split()).lower() for e in current if isinstance(e, str)}
+                    added = [q for q in suggested if q.lower() not in known]
+                    self.initial["routing_examples"] = current + added
+
+        return PrefilledForm
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         # Hand-off targets must be agents of the same account.

@@ -309,3 +309,6 @@ from analytics.evaluation.models import (  # noqa: E402, F401
     EvaluationResult,
     EvaluationRun,
 )
+
+# Improvement suggestions live in their own module (analytics/suggestions/).
+from analytics.suggestions.models import Suggestion, SuggestionRefresh  # noqa: E402, F401

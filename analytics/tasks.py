@@ -49,3 +49,7 @@ def refresh_account_rollups(account_id: int) -> bool:
     finally:
         cache.delete(key)
     return True
+
+
+# The improvement suggestions' tasks live with them; importing them here registers them with the worker.
+from analytics.suggestions.tasks import refresh_account_suggestions, refresh_suggestions  # noqa: E402, F401

@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.auth import api_token_create
 from accounts.models import Account, Membership
 from agents.models import AgentInstance, AgentTemplate, KnowledgeArticle
-from analytics.models import Alert, AlertRule
+from analytics.models import Alert, AlertRule, Suggestion
 from conversations.models import Approval, Conversation, Message, ToolCall, Turn
 from escalations.models import Escalation, LearnedPattern
 from orchestration.models import TaskRun, WorkflowRun
@@ -40,6 +40,7 @@ class Tenant:
     alert_rule: AlertRule | None = None
     alert: Alert | None = None
     article: KnowledgeArticle | None = None
+    suggestion: Suggestion | None = None
 
     @property
     def approval_id(self) -> str:
@@ -125,6 +126,14 @@ def build_tenant(slug: str, *, secret: str) -> Tenant:
     tenant.article = KnowledgeArticle.objects.create(
         account=account, slug=f"article-{account.slug}", title=f"article {secret}", body=f"body {secret}"
     )
+    tenant.suggestion = Suggestion.objects.create(
+        account=account,
+        kind=Suggestion.Kind.PATTERN,
+        key=f"pattern:{tenant.pattern.pk}",
+        pattern=tenant.pattern,
+        title=f"suggestion {secret}",
+        changed_at=now,
+    )
     return tenant
 
 
@@ -154,6 +163,7 @@ def b_snapshot(b: Tenant) -> dict:
         ),
         "alerts": _rows(Alert.objects.filter(account=account), "status", "acknowledged_at"),
         "articles": _rows(KnowledgeArticle.objects.filter(account=account), "title", "body"),
+        "suggestions": _rows(Suggestion.objects.filter(account=account), "status", "decided_at"),
         "agents": _rows(AgentInstance.objects.filter(account=account), "slug", "system_prompt", "status"),
         "memberships": _rows(Membership.objects.filter(account=account), "user", "role"),
         "flag_changes": _flag_changes(account),

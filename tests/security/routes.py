@@ -49,6 +49,7 @@ PK_BY_PREFIX: dict[str, Callable[[Tenant], object]] = {
     "analytics/alerts/": lambda b: b.alert.pk,
     "knowledge/articles/": lambda b: b.article.pk,
     "analytics/conversations/": lambda b: b.conversation.pk,
+    "analytics/suggestions/": lambda b: b.suggestion.pk,
 }
 
 
