@@ -12,6 +12,7 @@ from accounts.services import membership_ensure
 from agents.catalog.install import catalog_install_demo
 from agents.services import agent_ensure_default, knowledge_articles_load
 from analytics.demo import analytics_demo_seed
+from analytics.evaluation.demo import evaluation_demo_seed
 from escalations.demo import escalations_demo_seed
 from orchestration.demo import capabilities_seed_demo
 from rollout.demo import rollout_demo_seed
@@ -53,4 +54,5 @@ def demo_seed() -> DemoSeed:
     escalations_demo_seed(account=account)
     rollout_demo_seed(account=account)
     analytics_demo_seed(account=account)
+    evaluation_demo_seed(account=account)  # the shipped evaluation dataset
     return DemoSeed(account=account, usernames=[u[0] for u in DEMO_USERS], articles=articles)

@@ -122,3 +122,24 @@ def test_every_change_to_a_dataset_bumps_its_version(account):
     assert EvaluationCase.objects.get(pk=case.pk).key == "new"
     again = dataset_import(account=account, name="v", content=_jsonl(CASES), file_format="jsonl")
     assert again.pk == dataset.pk and again.version == 3 and again.cases.count() == 4
+
+
+def test_the_demo_account_ships_a_dataset_of_over_100_cases_covering_every_agent(settings):
+    from django.core.management import call_command
+
+    from accounts.models import Account
+    from agents.selectors import routing_profiles_for_account
+    from analytics.evaluation.demo import DEMO_DATASET
+
+    settings.DEBUG = True
+    call_command("seed_demo")
+    call_command("seed_demo")  # idempotent: the dataset is not imported again
+    account = Account.objects.get(slug="demo")
+    dataset = EvaluationDataset.objects.get(account=account, name=DEMO_DATASET)
+    assert dataset.version == 1 and dataset.cases.count() >= 100
+    agents = {profile.slug for profile in routing_profiles_for_account(account=account)}
+    expected = set(dataset.cases.exclude(expected_agent="").values_list("expected_agent", flat=True))
+    assert len(agents) == 6 and expected == agents
+    assert dataset.cases.filter(out_of_scope=True).count() >= 20
+    assert dataset.cases.exclude(source="").count() >= 20
+    assert dataset.cases.exclude(tool="").filter(approval_expected=True).exists()
