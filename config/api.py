@@ -16,6 +16,7 @@ from accounts.auth import TokenAuth
 from accounts.ratelimit import RateLimited
 from agents.api import router as agents_router
 from analytics.api import router as analytics_router
+from analytics.release.api import router as readiness_router
 from conversations.api import router as chat_router
 from escalations.api import router as escalations_router
 from orchestration.api import router as orchestration_router
@@ -131,3 +132,4 @@ api.add_router("", rollout_router)
 api.add_router("", orchestration_router)
 api.add_router("", escalations_router)
 api.add_router("", analytics_router)
+api.add_router("", readiness_router)

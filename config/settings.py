@@ -236,6 +236,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "analytics.tasks.refresh_rollups",
         "schedule": env_float("ANALYTICS_REFRESH_INTERVAL_SECONDS", 60.0),
     },
+    "check-guarded-rollouts": {
+        "task": "analytics.release.tasks.check_guarded_rollouts",
+        "schedule": env_float("GUARDED_ROLLOUT_INTERVAL_SECONDS", 60.0),
+    },
     "refresh-improvement-suggestions": {
         "task": "analytics.suggestions.tasks.refresh_suggestions",
         "schedule": env_float("SUGGESTIONS_REFRESH_INTERVAL_SECONDS", 3600.0),

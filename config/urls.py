@@ -14,6 +14,7 @@ urlpatterns = [
     path("escalations/", include("escalations.urls")),
     path("knowledge/", include("agents.urls")),
     path("analytics/", include("analytics.urls")),
+    path("readiness/", include("analytics.release.urls")),
     path("healthz", include("health.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),

@@ -122,6 +122,7 @@ class FlagChange(models.Model):
         API = "api", "API"
         COMMAND = "command", "Management command"
         SEED = "seed", "Demo seed"
+        GUARDRAIL = "guardrail", "Guarded rollout (automatic)"
 
     class Action(models.TextChoices):
         CREATE = "create", "Created"

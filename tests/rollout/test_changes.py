@@ -11,6 +11,7 @@ from django.test import Client
 from accounts.auth import api_token_create
 from accounts.models import Membership
 from agents.models import RoutingEvaluation
+from analytics.release.models import ReadinessReport
 from conversations.models import Conversation, Handoff, Message, Turn
 from rollout.decision import MULTI_AGENT_FLAG, is_enabled
 from rollout.models import AccountFlag, FlagChange, FlagOverride, Phase
@@ -48,6 +49,8 @@ def _healthy_data(account, user) -> None:
     RoutingEvaluation.objects.create(
         account=account, dataset="dev.jsonl", total=100, correct=95, accuracy=0.95
     )
+    # A fresh readiness report that is ready (the gate "readiness", analytics/release).
+    ReadinessReport.objects.create(account=account, source="command", score=100, status="PRODUCTION_READY")
 
 
 def test_the_service_writes_before_after_who_and_why(flag, account, admin_user):
@@ -309,6 +312,7 @@ def test_an_admin_may_override_a_failed_gate_with_a_reason_which_is_audited(
         "error_rate",
         "handoff_rate",
         "routing_accuracy",
+        "readiness",
     }
     assert not AccountFlag.objects.exists()
     response = _patch(client, _api(admin_user), {"phase": "canary", "reason": "pilot customer asked",
