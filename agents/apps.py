@@ -11,3 +11,6 @@ class AgentsConfig(AppConfig):
         from agents.llm.providers import register_custom_providers
 
         register_custom_providers()
+        # The MCP servers' admin, and the handler that runs every tool discovered on them.
+        import agents.mcp.admin
+        import agents.mcp.dispatch  # noqa: F401

@@ -238,3 +238,7 @@ class RoutingEvaluation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dataset}: {self.accuracy:.3f} ({self.created_at:%Y-%m-%d})"
+
+
+# The MCP models live in their own package; imported here so Django registers them with the app.
+from agents.mcp.models import McpCall, McpServer, McpTool  # noqa: E402, F401

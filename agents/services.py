@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts.models import Account
+from agents.mcp.selectors import tools_assignable
 from agents.models import AgentInstance, AgentTemplate, KnowledgeArticle, RoutingEvaluation, Tool
 
 if TYPE_CHECKING:
@@ -140,7 +141,8 @@ def _agent_instance_apply(*, agent: AgentInstance, data: Mapping[str, Any]) -> t
     agent.config = config
 
     tool_slugs = list(dict.fromkeys(data.get("tools") or []))
-    tools = list(Tool.objects.filter(slug__in=tool_slugs))
+    # Built-in tools and those of MCP servers the account may use: another account's are unknown.
+    tools = list(tools_assignable(account_id=agent.account_id).filter(slug__in=tool_slugs))
     unknown = [slug for slug in tool_slugs if slug not in {tool.slug for tool in tools}]
     if unknown:
         add("tools", f"Unknown tool: {', '.join(unknown)}.")

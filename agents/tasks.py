@@ -2,6 +2,7 @@ import logging
 import threading
 import time
 
+from celery import shared_task
 from celery.signals import worker_ready
 
 from agents.llm.gateway import uses_offline_model
@@ -29,3 +30,12 @@ def _warm_up() -> None:
 def warm_up_models(**_kwargs) -> None:
     # In the background: the worker takes tasks while the models load.
     threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
+
+
+@shared_task(name="agents.check_mcp_servers", ignore_result=True, acks_late=True)
+def check_mcp_servers() -> None:
+    """Beat: each enabled MCP server's health, which decides whether its tools are offered
+    (turns read the stored result, never the server)."""
+    from agents.mcp.services import mcp_servers_check_health
+
+    mcp_servers_check_health()

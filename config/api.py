@@ -15,6 +15,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from accounts.auth import TokenAuth
 from accounts.ratelimit import RateLimited
 from agents.api import router as agents_router
+from agents.mcp.api import router as mcp_router
 from analytics.api import router as analytics_router
 from analytics.release.api import router as readiness_router
 from conversations.api import router as chat_router
@@ -127,6 +128,7 @@ def on_rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
 
 
 api.add_router("", agents_router)
+api.add_router("", mcp_router)
 api.add_router("", chat_router)
 api.add_router("", rollout_router)
 api.add_router("", orchestration_router)

@@ -236,6 +236,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "analytics.tasks.refresh_rollups",
         "schedule": env_float("ANALYTICS_REFRESH_INTERVAL_SECONDS", 60.0),
     },
+    # MCP servers' health: a server that is down has its tools withheld until it is back.
+    "check-mcp-servers": {
+        "task": "agents.check_mcp_servers",
+        "schedule": env_float("MCP_HEALTH_CHECK_SECONDS", 30.0),
+    },
     "check-guarded-rollouts": {
         "task": "analytics.release.tasks.check_guarded_rollouts",
         "schedule": env_float("GUARDED_ROLLOUT_INTERVAL_SECONDS", 60.0),

@@ -59,8 +59,16 @@ def run_checks(*, detailed: bool = True) -> dict:
     checks = [check_database(), check_redis(), check_worker(), check_model()]
     failing = [c.name for c in checks if not c.ok]
     report = {"status": "ok" if not failing else "error", "failing": failing}
+    # A customer's MCP server being down is not the app being down: it is named, and the
+    # status stays as the app's own checks say (its tools are withheld meanwhile).
+    unhealthy = mcp_unhealthy()
+    if unhealthy:
+        # Public answers name global servers only; an account's servers are its own business.
+        named = sorted({f"mcp:{n}" if detailed or "/" not in n else "mcp:account-server" for n in unhealthy})
+        report["degraded"] = named
     if detailed:
         report["checks"] = {c.name: asdict(c) for c in checks}
+        report["mcp_servers"] = unhealthy
         report["escalations"] = escalation_queue()
         report["escalations_by_account"] = escalation_queue_by_account()
     return report
@@ -86,3 +94,16 @@ def escalation_queue_by_account() -> dict:
         return {account.slug: queue_health(account_id=account.pk) for account in accounts}
     except Exception as exc:
         return {"error": str(exc)[:200]}
+
+
+def mcp_unhealthy() -> dict[str, str]:
+    """Enabled MCP servers whose last health check failed, by name (``<account>/<slug>`` for an
+    account's server, the slug alone for a global one), with the last error. Public answers name
+    global servers only: an account's servers are its own business."""
+    from agents.mcp.selectors import mcp_unhealthy_servers
+
+    try:
+        servers = mcp_unhealthy_servers()
+    except Exception:  # the database check already says why
+        return {}
+    return {(f"{s.account.slug}/{s.slug}" if s.account_id else s.slug): s.last_error[:200] for s in servers}

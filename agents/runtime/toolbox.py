@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -45,7 +46,9 @@ def tool_spec(tool: Tool) -> dict:
 
 
 def specs_for(agent: AgentInstance, targets: list[AgentInstance]) -> list[dict]:
-    return [tool_spec(t) for t in agent.tools.all()] + [transfer_spec(t) for t in targets]
+    # Tools of an MCP server that is down or disabled are withheld until it recovers.
+    offered = agent.tools.exclude(mcp__server__health="unhealthy").exclude(mcp__server__enabled=False)
+    return [tool_spec(t) for t in offered.exclude(mcp__listed=False)] + [transfer_spec(t) for t in targets]
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ def run_tool(tool: Tool, arguments: dict, ctx: ToolContext) -> tuple[bool, Any]:
     acted is unknown. A DATABASE tool runs in a savepoint, so a failed call leaves none of its
     writes; the caller holds the transaction that commits them with the call's completion."""
     handler = get_handler(tool.handler)
+    ctx = dataclasses.replace(ctx, tool_slug=tool.slug)
     try:
         if effects_of(tool) == Effects.DATABASE:
             with transaction.atomic():

@@ -41,6 +41,10 @@ class ToolContext:
     # handlers that reach another system send it (an ``Idempotency-Key`` header, the MCP call's
     # metadata) so that system can recognise a call that a person chose to run again.
     idempotency_key: str
+    # The agent instance making the call (stateful MCP servers receive it) and the registry
+    # tool being run (one handler serves every tool discovered on MCP servers).
+    agent_id: int | None = None
+    tool_slug: str = ""
 
 
 def register(name: str, *, effects: str = Effects.EXTERNAL) -> Callable[[ToolHandler], ToolHandler]:

@@ -480,6 +480,7 @@ class TurnRunner:
             conversation_id=self.conversation.pk,
             user_id=self.conversation.user_id,
             idempotency_key=call["key"],
+            agent_id=agent.pk,
         )
         effects = toolbox.effects_of(tool)
         try:

@@ -393,6 +393,10 @@ def test_openapi_schema_lists_every_path(client):
         "/api/accounts/{account}/analytics/alerts",
         "/api/accounts/{account}/analytics/alerts/{alert_id}/acknowledge",
         "/api/accounts/{account}/analytics/alert-rules/{rule_id}/silence",
+        "/api/accounts/{account}/mcp-servers",
+        "/api/accounts/{account}/mcp-servers/{server_id}",
+        "/api/accounts/{account}/mcp-servers/{server_id}/discover",
+        "/api/accounts/{account}/mcp-servers/{server_id}/tools/{tool_id}",
     }
     assert set(paths["/api/accounts/{account}/agents"]) == {"get", "post"}
     assert set(paths["/api/accounts/{account}/agents/{agent}"]) == {"get", "put", "delete"}

@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from accounts.auth import api_token_create
 from accounts.models import Account, Membership
-from agents.models import AgentInstance, AgentTemplate, KnowledgeArticle
+from agents.mcp.models import McpServer, McpTool
+from agents.models import AgentInstance, AgentTemplate, KnowledgeArticle, Tool
 from analytics.models import Alert, AlertRule, Suggestion
 from conversations.models import Approval, Conversation, Message, ToolCall, Turn
 from escalations.models import Escalation, LearnedPattern
@@ -40,6 +41,8 @@ class Tenant:
     alert_rule: AlertRule | None = None
     alert: Alert | None = None
     article: KnowledgeArticle | None = None
+    mcp_server: McpServer | None = None
+    mcp_tool: McpTool | None = None
     suggestion: Suggestion | None = None
 
     @property
@@ -126,6 +129,16 @@ def build_tenant(slug: str, *, secret: str) -> Tenant:
     tenant.article = KnowledgeArticle.objects.create(
         account=account, slug=f"article-{account.slug}", title=f"article {secret}", body=f"body {secret}"
     )
+    # An MCP server of the account with one discovered tool (rows only: no server is called).
+    tenant.mcp_server = McpServer.objects.create(
+        account=account, slug=f"mcp-{account.slug}", name=f"mcp {secret}", url="http://127.0.0.1:9/mcp"
+    )
+    tenant.mcp_tool = McpTool.objects.create(
+        server=tenant.mcp_server, name=f"tool-{account.slug}", description=secret,
+        tool=Tool.objects.create(
+            slug=f"mcp-{account.slug}__tool", name=f"tool {secret}", description=secret, handler="mcp"
+        ),
+    )  # fmt: skip
     tenant.suggestion = Suggestion.objects.create(
         account=account,
         kind=Suggestion.Kind.PATTERN,

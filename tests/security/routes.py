@@ -37,6 +37,8 @@ OBJECT_PARAMETERS: dict[str, Callable[[Tenant], object]] = {
     "username": lambda b: b.users["member"].get_username(),
     "alert_id": lambda b: b.alert.pk,
     "rule_id": lambda b: b.alert_rule.pk,
+    "server_id": lambda b: b.mcp_server.pk,
+    "tool_id": lambda b: b.mcp_tool.pk,
 }
 
 # ``pk`` means a different model under each prefix (the longest matching prefix wins).
