@@ -5,6 +5,10 @@ from django.views.generic import RedirectView
 from config.api import api
 from config.views import favicon
 
+# A database or Redis outage answers a 503 naming it (JSON for the API and /healthz); anything else
+# the styled 500 page. Never a traceback.
+handler500 = "config.unavailable.server_error"
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="conversations:chat", permanent=False)),
     path("accounts/", include("accounts.urls")),

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
@@ -217,6 +217,12 @@ def reply_generate(*, message_id: int) -> None:
         error = f"The model could not answer: {exc}"
         _finish_owned(reply, status=Status.FAILED, error=error, result=runner.usage)
         return
+    except (OperationalError, InterfaceError):
+        # The database went away: nothing can be recorded now, so the reply is not failed. The
+        # task retries with backoff, and the recovery scan resumes the reply from its last
+        # checkpoint once the database is back and the lease has passed.
+        logger.warning("reply %s paused: the database is unavailable", reply.pk)
+        raise
     except Exception:
         logger.exception("reply %s failed", reply.pk)
         writer.flush()

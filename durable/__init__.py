@@ -27,12 +27,14 @@ from durable.leases import (
     release_row,
     renew,
 )
+from durable.queueing import RecoveredTask
 from durable.registry import WorkKind, kinds, recover, recover_all, register
 
 __all__ = [
     "Heartbeat",
     "LeaseState",
     "LeaseTerms",
+    "RecoveredTask",
     "WorkKind",
     "claim",
     "expire",

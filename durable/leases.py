@@ -30,6 +30,9 @@ class LeaseState(enum.Enum):
     EXPIRED = "expired"  # its worker stopped renewing: an orphan
 
 
+WAITING_GRACE_SECONDS = 20.0
+
+
 @dataclass(frozen=True)
 class LeaseTerms:
     """How long one kind of work's lease lasts and how many attempts it gets, named by
@@ -50,9 +53,13 @@ class LeaseTerms:
         return (now or timezone.now()) + timedelta(seconds=self.seconds)
 
     def stale_before(self, now: datetime | None = None) -> datetime:
-        """Work waiting since before this never started: its task message was lost (one
-        lease's length is the grace a queued message gets)."""
-        return (now or timezone.now()) - timedelta(seconds=self.seconds)
+        """Work waiting since before this never started: its task message was lost (Redis
+        restarted empty, or was down when the web queued it). The grace a queued message gets is
+        one lease's length, at most ``WAITING_GRACE_SECONDS``, so a lost message is re-sent within
+        a minute (grace plus the scan's interval). Re-sending one that was only slow is harmless:
+        the second claim finds the work taken and does nothing."""
+        grace = min(self.seconds, WAITING_GRACE_SECONDS)
+        return (now or timezone.now()) - timedelta(seconds=grace)
 
     def exhausted(self, count: int) -> bool:
         """Whether ``count`` (attempts, or interruptions) has used up the attempts allowed."""

@@ -3,6 +3,7 @@
 from celery import shared_task
 from django.db import OperationalError
 
+from durable import RecoveredTask
 from escalations.consultation import consultation_collect
 from escalations.ladder import phase_run
 from escalations.notifications import escalation_email_send
@@ -19,7 +20,8 @@ def inspect_feedback(message_id: int) -> None:
     feedback_inspect(message_id=message_id)
 
 
-@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+# RecoveredTask: queued while Redis is down, the phase is sent by the recovery scan instead.
+@shared_task(base=RecoveredTask, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def run_phase(escalation_id: int, phase: str) -> None:
     phase_run(escalation_id=escalation_id, phase=phase)
 

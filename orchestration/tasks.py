@@ -4,12 +4,14 @@ from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError
 
+from durable import RecoveredTask
 from orchestration.engine import run_aggregate
 from orchestration.runner import TaskRetryable, retry_delay, task_execute
 
 
 @shared_task(
     bind=True,
+    base=RecoveredTask,  # queued while Redis is down: the recovery scan sends it instead
     autoretry_for=(OperationalError,),
     retry_backoff=True,
     retry_backoff_max=60,

@@ -11,11 +11,16 @@ funnels every thread of a worker through one event loop and one lock per connect
 at 50 concurrent replies, waiting for that lock was most of the chunk-to-browser latency
 (bench/stream_overhead.py).
 
+A publish is best effort: what it announces is already committed to the database, and every socket
+renders from the database when it (re)connects. So while Redis is down (restarting), a publish
+logs and returns instead of failing the reply, run or phase that sent it.
+
 This package sits below every app: it imports Django, Channels and redis-py, never an app.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from functools import cache
@@ -23,6 +28,8 @@ from functools import cache
 import redis
 from channels.layers import get_channel_layer
 from django.conf import settings
+
+logger = logging.getLogger(__name__)
 
 # Channels accepts group names of ASCII letters, digits, hyphens, underscores and periods,
 # shorter than 100 characters; a bad name fails here, where it is built, not at group_add.
@@ -39,15 +46,23 @@ def group_name(*parts: str | int) -> str:
 
 def publish(group: str, event: Mapping[str, object]) -> None:
     """Send ``event`` (a dict with a ``type``) to every socket in ``group``, from synchronous code."""
-    _redis().publish(_group_channel(group), get_channel_layer().serialize(event))
+    try:
+        _redis().publish(_group_channel(group), get_channel_layer().serialize(event))
+    except redis.RedisError as error:
+        logger.warning(
+            "event %s to %s not published (Redis unavailable): %s", event.get("type"), group, error
+        )
 
 
 def publish_many(groups: Iterable[str], event: Mapping[str, object]) -> None:
     """The same event to several groups (a run's page and its account's Runs page)."""
     payload = get_channel_layer().serialize(event)
     client = _redis()
-    for group in groups:
-        client.publish(_group_channel(group), payload)
+    try:
+        for group in groups:
+            client.publish(_group_channel(group), payload)
+    except redis.RedisError as error:
+        logger.warning("event %s not published (Redis unavailable): %s", event.get("type"), error)
 
 
 def _group_channel(group: str) -> str:

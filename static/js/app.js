@@ -23,6 +23,16 @@
     }
   });
 
+  // A 503 (the database or Redis briefly down: config/unavailable.py) that names a target, such
+  // as the composer's error slot, is shown there; htmx swaps no 5xx on its own. The typed
+  // message stays in the composer, since the send did not succeed.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (xhr && xhr.status === 503 && xhr.getResponseHeader("HX-Retarget")) {
+      event.detail.shouldSwap = true;
+    }
+  });
+
   document.addEventListener("htmx:afterRequest", function (event) {
     var form = event.detail.elt;
     if (form.classList && form.classList.contains("composer")) {
