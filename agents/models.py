@@ -1,5 +1,6 @@
 from django.core.exceptions import ValidationError
 from django.db import models
+from pgvector.django import VectorField
 
 from accounts.models import Account
 from agents.validation import validate_config
@@ -238,6 +239,127 @@ class RoutingEvaluation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dataset}: {self.accuracy:.3f} ({self.created_at:%Y-%m-%d})"
+
+
+class KnowledgeCollection(models.Model):
+    """A set of documents of the account, and which of its agents may read them."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="collections")
+    slug = models.SlugField(max_length=60)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    all_agents = models.BooleanField(default=True, help_text="Every agent of the account reads it.")
+    readers = models.ManyToManyField(
+        AgentInstance,
+        blank=True,
+        related_name="collections",
+        help_text="With 'all agents' off: the agents that read it (others never retrieve from it).",
+    )
+    holds_articles = models.BooleanField(
+        default=False, help_text="The account's articles written in the app are indexed here."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "slug"], name="unique_collection_slug_per_account"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class KnowledgeDocument(models.Model):
+    """A document of a collection: uploaded (its original bytes kept for re-indexing) or one of
+    the account's articles. Ingestion fills its chunks and reports progress."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        PROCESSING = "processing", "Processing"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    class Format(models.TextChoices):
+        MARKDOWN = "markdown", "Markdown"
+        TEXT = "text", "Plain text"
+        HTML = "html", "HTML"
+        PDF = "pdf", "PDF"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="knowledge_documents")
+    collection = models.ForeignKey(KnowledgeCollection, on_delete=models.CASCADE, related_name="documents")
+    article = models.OneToOneField(
+        KnowledgeArticle, null=True, blank=True, on_delete=models.CASCADE, related_name="document"
+    )
+    title = models.CharField(max_length=200)
+    source = models.CharField(max_length=300, blank=True, help_text="File name or where it came from.")
+    format = models.CharField(max_length=20, choices=Format.choices, default=Format.MARKDOWN)
+    content = models.BinaryField(blank=True, help_text="The original bytes, re-read by re-indexing.")
+    content_hash = models.CharField(max_length=64)
+    version = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(blank=True)
+    stage = models.CharField(max_length=20, blank=True, help_text="parsed, chunked or embedded")
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    chunk_count = models.PositiveIntegerField(default=0)
+    # For an article: the article's updated_at that the chunks were built from.
+    source_updated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["collection", "content_hash"], name="unique_document_content"),
+        ]
+        indexes = [models.Index(fields=["account", "status"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class KnowledgeChunk(models.Model):
+    """One retrievable passage (a sentence, with the heading above it) and its embedding."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    collection = models.ForeignKey(KnowledgeCollection, on_delete=models.CASCADE, related_name="+")
+    document = models.ForeignKey(KnowledgeDocument, on_delete=models.CASCADE, related_name="chunks")
+    position = models.PositiveIntegerField()
+    paragraph = models.PositiveIntegerField(default=0)
+    sentence = models.PositiveIntegerField(default=0, help_text="Its number within the paragraph.")
+    heading = models.CharField(max_length=200, blank=True)
+    text = models.TextField()
+    terms = models.TextField(blank=True, help_text="Content words, for keyword scoring.")
+    embedding = models.BinaryField(help_text="384 float32 values, unit length.")
+
+    class Meta:
+        ordering = ["document_id", "position"]
+        indexes = [models.Index(fields=["account", "collection"])]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class KnowledgeChunkVector(models.Model):
+    """A chunk's embedding in a pgvector column with an HNSW index. The table exists only on
+    PostgreSQL with the ``vector`` extension (migration 0005 creates it there, with a foreign key
+    that deletes it with its chunk); elsewhere retrieval reads ``KnowledgeChunk.embedding``."""
+
+    chunk = models.OneToOneField(
+        KnowledgeChunk, primary_key=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    # Copies of the chunk's, so the account and collection filter runs in the same index scan.
+    account_id = models.BigIntegerField()
+    collection_id = models.BigIntegerField()
+    embedding = VectorField(dimensions=384)
+
+    class Meta:
+        managed = False
+        db_table = "agents_knowledgechunkvector"
+
+    def __str__(self) -> str:
+        return f"vector of chunk {self.chunk_id}"
 
 
 # The MCP models live in their own package; imported here so Django registers them with the app.

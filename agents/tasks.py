@@ -4,6 +4,7 @@ import time
 
 from celery import shared_task
 from celery.signals import worker_ready
+from django.db import OperationalError
 
 from agents.llm.gateway import uses_offline_model
 
@@ -30,6 +31,14 @@ def _warm_up() -> None:
 def warm_up_models(**_kwargs) -> None:
     # In the background: the worker takes tasks while the models load.
     threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def ingest_document(document_id: int) -> None:
+    """Parse, chunk and embed one knowledge document (progress is published as it goes)."""
+    from agents.knowledge.ingestion import document_ingest
+
+    document_ingest(document_id=document_id)
 
 
 @shared_task(name="agents.check_mcp_servers", ignore_result=True, acks_late=True)

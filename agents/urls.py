@@ -6,4 +6,5 @@ app_name = "knowledge"
 
 urlpatterns = [
     path("articles/<int:pk>/", views.knowledge_article, name="article"),
+    path("documents/<int:pk>/", views.knowledge_document, name="document"),
 ]

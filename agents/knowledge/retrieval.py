@@ -1,68 +1,57 @@
-"""Retrieval over an account's knowledge articles, and the grounded answer built from it.
+"""Retrieval over an account's knowledge collections, and the grounded answer built from it.
 
-The one place that searches the knowledge base: the offline model, the ``knowledge_search`` tool
-and (through them) the escalation ladder's research phase all call ``search``; a future store
-(collections, pgvector) replaces this module's index, not its callers.
+The one place that searches the knowledge base: the offline model, the ``knowledge_search`` tool,
+the router's in-scope check, escalation research (through the tool) and the Knowledge page's
+"try a question" box all call ``search``. It reads the chunks stored at ingestion
+(``agents/knowledge/ingestion.py``); nothing is embedded at process start.
 
-Passages are sentences, ranked by meaning (MiniLM cosine of the question against "title.
-sentence") plus word overlap weighted by rarity (so "Team plan" and "urgent cases" find the one
-sentence that has both, where meaning alone may prefer a broader article about SLAs).
+Two stages. The store (``agents/knowledge/store.py``: pgvector HNSW, or exact search over the
+stored vectors) returns the ``CANDIDATES`` nearest sentences within the account's readable
+collections, filtered in the query. They are then ranked by meaning (MiniLM cosine of the
+question against "title. sentence") plus word overlap weighted by rarity among the candidates
+(so "Team plan" and "urgent cases" find the one sentence that has both, where meaning alone may
+prefer a broader article about SLAs).
 """
 
 from __future__ import annotations
 
 import math
-import re
-import threading
 from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 
+from agents.knowledge import store
 from agents.knowledge.embeddings import embed
-from agents.selectors import knowledge_articles_for_account
+from agents.knowledge.selectors import collections_readable
+from agents.knowledge.terms import terms
+from agents.models import KnowledgeChunk
 
 # A sentence must clear both: meaning alone (MiniLM scores unrelated English around 0.0-0.25) and
 # the combined score. Chosen on the labelled questions (``eval_answers``) and on unanswerable ones.
 SEMANTIC_MIN = 0.25
 RELEVANCE_THRESHOLD = 0.45
 LEXICAL_WEIGHT = 0.35
-TITLE_WEIGHT = 0.5  # a query word found only in the article's title counts half
+TITLE_WEIGHT = 0.5  # a query word found only in the document's title counts half
 # Sentences within this much of the best one join the answer; at most MAX_SENTENCES.
 ANSWER_MARGIN = 0.08
 MAX_SENTENCES = 3
+# Nearest sentences re-ranked with the keyword score (and the corpus its word rarity is read from).
+CANDIDATES = 200
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“(])")
-_WORD = re.compile(r"[a-z0-9][a-z0-9$%._/-]*[a-z0-9%]|[a-z0-9]")
-_STOP_WORDS = (
-    "a an the and or of to in on for with by at from as is are was were be been being it its this that these "
-    "those do does did can could should would will shall may might must i we you they he she our your my "
-    "their what which who whom whose when where why how there here if then than so not no yes about into "
-    "over under after before up down out any all some each every get got have has had me us them just "
-    "also only very more most much many such same other own"
-)
-_STOP = frozenset(_STOP_WORDS.split())
-
-
-def _stem(word: str) -> str:
-    for suffix in ("ing", "ed", "es", "s"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
-
-
-def terms(text: str) -> list[str]:
-    """Content words, lower-cased and lightly stemmed."""
-    return [_stem(w.strip("._/-")) for w in _WORD.findall(text.lower()) if w not in _STOP]
+__all__ = ["Hit", "Passage", "search", "terms"]
 
 
 @dataclass(frozen=True)
 class Passage:
-    article_id: int
+    article_id: int | None
     title: str
     text: str  # one sentence
     paragraph: int = 0
     position: int = 0  # sentence number within the paragraph
+    document_id: int | None = None
+    chunk_id: int | None = None
+    heading: str = ""
 
 
 @dataclass(frozen=True)
@@ -70,100 +59,130 @@ class Hit:
     passage: Passage
     score: float
     detail: str = ""  # the next sentence of the same paragraph, which often carries the specifics
+    semantic: float = 0.0
+    lexical: float = 0.0
 
 
-@dataclass
-class _Index:
-    version: tuple
-    passages: list[Passage]
-    vectors: np.ndarray
-    terms: list[frozenset[str]]
-    title_terms: list[frozenset[str]]
-    idf: dict[str, float]
+_FIELDS = (
+    "id",
+    "document_id",
+    "document__title",
+    "document__article_id",
+    "paragraph",
+    "sentence",
+    "position",
+    "text",
+    "terms",
+)
 
 
-_indexes: dict[int, _Index] = {}
-_indexes_lock = threading.Lock()
-
-
-def split_passages(article_id: int, title: str, body: str) -> list[Passage]:
-    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", body) if p.strip()]
-    passages = []
-    for number, paragraph in enumerate(p for p in paragraphs if not p.startswith("#")):
-        for position, sentence in enumerate(_SENTENCE_END.split(" ".join(paragraph.split()))):
-            if sentence.strip():
-                passages.append(Passage(article_id, title, sentence.strip(), number, position))
-    return passages
-
-
-def _index_for(account_id: int) -> _Index:
-    articles = list(
-        knowledge_articles_for_account(account_id=account_id).values_list("id", "title", "body", "updated_at")
-    )
-    # Rebuilt only when an article is added, removed or edited.
-    version = tuple((a[0], a[3]) for a in articles)
-    with _indexes_lock:
-        cached = _indexes.get(account_id)
-        if cached is not None and cached.version == version:
-            return cached
-    passages = [p for a in articles for p in split_passages(a[0], a[1], a[2])]
-    # The title gives a sentence the context its own words may leave implicit.
-    vectors = embed([f"{p.title}. {p.text}" for p in passages]) if passages else np.zeros((0, 1))
-    sentence_terms = [frozenset(terms(p.text)) for p in passages]
-    title_terms = [frozenset(terms(p.title)) for p in passages]
-    counts = Counter(term for words in sentence_terms for term in words)
-    total = max(len(passages), 1)
-    idf = {term: math.log(1 + total / count) for term, count in counts.items()}
-    index = _Index(version, passages, vectors, sentence_terms, title_terms, idf)
-    with _indexes_lock:
-        _indexes[account_id] = index
-    return index
-
-
-def _lexical(index: _Index, query_terms: list[str]) -> np.ndarray:
+def _lexical(rows: list[dict], query_terms: list[str]) -> np.ndarray:
     """Per sentence: the share of the query's (rarity-weighted) words that it or its title has."""
-    unknown = max(index.idf.values(), default=1.0)
-    weights = {term: index.idf.get(term, unknown) for term in dict.fromkeys(query_terms)}
-    total = sum(weights.values())
-    if not total:
-        return np.zeros(len(index.passages))
-    scores = np.zeros(len(index.passages))
-    for i, (words, title) in enumerate(zip(index.terms, index.title_terms, strict=True)):
+    sentence_terms = [frozenset(r["terms"].split()) for r in rows]
+    counts = Counter(term for words in sentence_terms for term in words)
+    total = max(len(rows), 1)
+    idf = {term: math.log(1 + total / count) for term, count in counts.items()}
+    unknown = max(idf.values(), default=1.0)
+    weights = {term: idf.get(term, unknown) for term in dict.fromkeys(query_terms)}
+    weight_sum = sum(weights.values())
+    scores = np.zeros(len(rows))
+    if not weight_sum:
+        return scores
+    titles: dict[str, frozenset[str]] = {}
+    for i, (words, row) in enumerate(zip(sentence_terms, rows, strict=True)):
+        title = row["document__title"]
+        if title not in titles:
+            titles[title] = frozenset(terms(title))
         found = 0.0
         for term, weight in weights.items():
             if term in words:
                 found += weight
-            elif term in title:
+            elif term in titles[title]:
                 found += weight * TITLE_WEIGHT
-        scores[i] = found / total
+        scores[i] = found / weight_sum
     return scores
 
 
-def search(*, account_id: int, query: str, limit: int = 3) -> list[Hit]:
+def search(
+    *,
+    account_id: int,
+    query: str,
+    limit: int = 3,
+    agent_slug: str | None = None,
+    collection_ids: list[int] | None = None,
+) -> list[Hit]:
     """The account's sentences most relevant to ``query``, best first; only those that clear the
-    relevance threshold (so an empty list means the knowledge base has nothing on it)."""
-    index = _index_for(account_id)
-    if not index.passages or not query.strip():
+    relevance threshold (so an empty list means the knowledge base has nothing on it).
+
+    Only collections the agent reads (``agent_slug``; every collection of the account when it is
+    None) and, when given, among ``collection_ids``."""
+    from agents.knowledge.ingestion import articles_index
+
+    if not query.strip():
         return []
-    semantic = index.vectors @ embed([query])[0]
-    scores = semantic + LEXICAL_WEIGHT * _lexical(index, terms(query))
-    ranked = np.argsort(-scores)
-    hits: list[Hit] = []
+    articles_index(account_id=account_id)
+    scope = collections_readable(account_id=account_id, agent_slug=agent_slug)
+    if collection_ids is not None:
+        scope = [c for c in scope if c in set(collection_ids)]
+    nearest = store.nearest(
+        account_id=account_id, collection_ids=scope, query=embed([query])[0], k=CANDIDATES
+    )
+    if not nearest:
+        return []
+    by_id = {
+        row["id"]: row
+        for row in KnowledgeChunk.objects.filter(
+            account_id=account_id, collection_id__in=scope, id__in=[c for c, _ in nearest]
+        ).values(*_FIELDS)
+    }
+    rows = [by_id[c] for c, _ in nearest if c in by_id]
+    semantic = np.array([s for c, s in nearest if c in by_id])
+    lexical = _lexical(rows, terms(query))
+    scores = semantic + LEXICAL_WEIGHT * lexical
+    chosen: list[int] = []
     seen: set[str] = set()
-    for i in ranked:
-        if len(hits) >= limit or scores[i] < RELEVANCE_THRESHOLD:
+    for i in np.argsort(-scores, kind="stable"):
+        if len(chosen) >= limit or scores[i] < RELEVANCE_THRESHOLD:
             break
-        passage = index.passages[i]
-        if semantic[i] < SEMANTIC_MIN or passage.text in seen:
+        if semantic[i] < SEMANTIC_MIN or rows[i]["text"] in seen:
             continue
-        seen.add(passage.text)
-        following = index.passages[i + 1] if i + 1 < len(index.passages) else None
-        same_paragraph = following is not None and (following.article_id, following.paragraph) == (
-            passage.article_id,
-            passage.paragraph,
+        seen.add(rows[i]["text"])
+        chosen.append(int(i))
+    details = _next_sentences([rows[i] for i in chosen])
+    return [
+        Hit(
+            Passage(
+                article_id=rows[i]["document__article_id"],
+                title=rows[i]["document__title"],
+                text=rows[i]["text"],
+                paragraph=rows[i]["paragraph"],
+                position=rows[i]["sentence"],
+                document_id=rows[i]["document_id"],
+                chunk_id=rows[i]["id"],
+            ),
+            float(scores[i]),
+            details.get(rows[i]["id"], ""),
+            semantic=float(semantic[i]),
+            lexical=float(lexical[i]),
         )
-        hits.append(Hit(passage, float(scores[i]), following.text if same_paragraph else ""))
-    return hits
+        for i in chosen
+    ]
+
+
+def _next_sentences(rows: list[dict]) -> dict[int, str]:
+    """Per chunk id: the next sentence when it is in the same paragraph."""
+    if not rows:
+        return {}
+    from django.db.models import Q
+
+    wanted = Q()
+    for row in rows:
+        wanted |= Q(document_id=row["document_id"], position=row["position"] + 1, paragraph=row["paragraph"])
+    following = {
+        (r["document_id"], r["position"]): r["text"]
+        for r in KnowledgeChunk.objects.filter(wanted).values("document_id", "position", "text")
+    }
+    return {row["id"]: following.get((row["document_id"], row["position"] + 1), "") for row in rows}
 
 
 NOTHING_KNOWN = (
@@ -185,6 +204,20 @@ def article_url(article_id: int | None) -> str:
         return ""
 
 
+def source_url(passage: Passage) -> str:
+    """Where an answer's source link goes: the article's page, or the document's."""
+    if passage.article_id:
+        return article_url(passage.article_id)
+    if not passage.document_id:
+        return ""
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        return reverse("knowledge:document", kwargs={"pk": passage.document_id})
+    except NoReverseMatch:
+        return ""
+
+
 def hit_result(hit: Hit) -> dict:
     """A hit as plain data, as the knowledge_search tool returns it."""
     return {
@@ -192,7 +225,8 @@ def hit_result(hit: Hit) -> dict:
         "text": hit.passage.text,
         "score": round(hit.score, 3),
         "article_id": hit.passage.article_id,
-        "url": article_url(hit.passage.article_id),
+        "document_id": hit.passage.document_id,
+        "url": source_url(hit.passage),
         "lead": hit.passage.position == 0,
         "detail": hit.detail,
     }

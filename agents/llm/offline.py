@@ -63,11 +63,12 @@ def _tool_names(kwargs: dict) -> set[str]:
     return {t.get("function", {}).get("name", "") for t in tools}
 
 
-def answer(messages: list[dict], account_id: int) -> str:
+def answer(messages: list[dict], account_id: int, agent_slug: str | None = None) -> str:
     from agents.knowledge.retrieval import compose_answer, search
 
     query = last_user_text(messages)
-    return compose_answer(query=query, hits=search(account_id=account_id, query=query))
+    # An agent's answer reads only the collections that agent may read.
+    return compose_answer(query=query, hits=search(account_id=account_id, query=query, agent_slug=agent_slug))
 
 
 def answer_from_tool_result(messages: list[dict], account_id: int) -> str:
@@ -125,7 +126,7 @@ class OfflineKnowledgeModel(CustomLLM):
             yield final_chunk(prompt_tokens=prompt_tokens, completion_tokens=1)
             return
         else:
-            text = answer(messages, account_id)
+            text = answer(messages, account_id, _metadata(kwargs).get("agent") or None)
         delay = settings.OFFLINE_MODEL_WORD_DELAY_SECONDS
         # Word by word (keeping whitespace) so the answer streams like a generative model's.
         for piece in re.findall(r"\S+\s*|\s+", text):
@@ -135,5 +136,7 @@ class OfflineKnowledgeModel(CustomLLM):
         yield final_chunk(prompt_tokens=prompt_tokens, completion_tokens=rough_token_count(text))
 
     def completion(self, model, messages, *args, model_response: ModelResponse, **kwargs):
-        model_response.choices[0].message.content = answer(messages, _account_id(kwargs))  # type: ignore[union-attr]
+        model_response.choices[0].message.content = answer(  # type: ignore[union-attr]
+            messages, _account_id(kwargs), _metadata(kwargs).get("agent") or None
+        )
         return model_response
