@@ -343,7 +343,7 @@ class KnowledgeChunk(models.Model):
 
 class KnowledgeChunkVector(models.Model):
     """A chunk's embedding in a pgvector column with an HNSW index. The table exists only on
-    PostgreSQL with the ``vector`` extension (migration 0005 creates it there, with a foreign key
+    PostgreSQL with the ``vector`` extension (migration 0006 creates it there, with a foreign key
     that deletes it with its chunk); elsewhere retrieval reads ``KnowledgeChunk.embedding``."""
 
     chunk = models.OneToOneField(

@@ -2,7 +2,7 @@
 
 Two back ends, chosen per database:
 
-- **pgvector** (PostgreSQL with the ``vector`` extension: migration 0005 made the table): an
+- **pgvector** (PostgreSQL with the ``vector`` extension: migration 0006 made the table): an
   HNSW index over ``KnowledgeChunkVector.embedding``, queried through pgvector's Django
   integration with the account and collection filter in the same SQL statement. HNSW filters
   after the index scan, so ``hnsw.ef_search`` is raised in proportion to how small a share of

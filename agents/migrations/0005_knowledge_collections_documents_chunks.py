@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0004_account_double_texting"),
-        ("agents", "0003_routingevaluation"),
+        ("agents", "0004_mcp_servers_tools_calls"),
     ]
 
     operations = [

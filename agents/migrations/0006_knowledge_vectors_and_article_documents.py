@@ -77,7 +77,7 @@ def articles_to_documents(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("agents", "0004_knowledge_collections_documents_chunks")]
+    dependencies = [("agents", "0005_knowledge_collections_documents_chunks")]
 
     operations = [
         migrations.RunPython(create_vector_table, drop_vector_table),
