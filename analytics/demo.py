@@ -7,6 +7,7 @@ from __future__ import annotations
 from accounts.models import Account
 from analytics.models import TrafficBatch
 from analytics.services import alert_rules_install_defaults
+from analytics.suggestions.demo import suggestions_demo_seed
 from analytics.traffic import TrafficProfile, synthetic_traffic_rehome, traffic_generate
 
 DEMO_CONVERSATIONS = 3000
@@ -17,9 +18,12 @@ def analytics_demo_seed(*, account: Account) -> None:
     if TrafficBatch.objects.filter(account=account).exists():
         # Traffic seeded before synthetic users existed went to the demo's people: hand it over.
         synthetic_traffic_rehome(account=account)
+        suggestions_demo_seed(account=account)
         return
     traffic_generate(account=account, profile=TrafficProfile(conversations=DEMO_CONVERSATIONS, days=30))
     traffic_generate(
         account=account,
         profile=TrafficProfile(conversations=40, days=1 / 24, handoff_share=0.7, handoffs_mean=2.5, seed=11),
     )
+    # A few recurring problems as real conversations, and the suggestions they lead to.
+    suggestions_demo_seed(account=account)

@@ -10,6 +10,7 @@ which keeps the refresh idempotent."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -104,7 +105,7 @@ def topic_of(texts: list[str], vectors: np.ndarray, centroid: np.ndarray) -> str
     typical question uses them ("badge reader"), else that question itself."""
     typical = texts[int(np.argmax(vectors @ centroid))]
     spread = Counter(stem for text in texts for stem in {_stem(w) for w in _words(text)})
-    needed = max(2, (len(texts) + 1) // 2)
+    needed = max(2, math.ceil(0.8 * len(texts)))
     shared, seen = [], set()
     for word in _words(typical):
         stem = _stem(word)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import Count, OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.models import Account
@@ -56,6 +56,8 @@ class Evidence:
 @dataclass
 class AccountEvidence:
     gaps: list[Evidence]  # went to a person, or thumbed down
+    asked: dict[str, int]  # for each gap question's exact text: how often it was asked in the window
+    questions_asked: int  # every question asked in the window
     out_of_scope: list[Evidence]
     misroutes: list[Evidence]
     pattern_downs: list[Evidence]
@@ -227,6 +229,26 @@ def first_turn_misroutes(*, account: Account, since: datetime) -> list[Evidence]
     return found
 
 
+def _questions(account: Account, since: datetime):
+    return Message.objects.filter(**_chats(account), role=Message.Role.USER, created_at__gte=since)
+
+
+def times_asked(*, account: Account, since: datetime, texts: set[str]) -> dict[str, int]:
+    """How often each text was asked, word for word: a question asked 700 times and thumbed down
+    40 times fails no more than the account's answers in general."""
+    counts: dict[str, int] = {}
+    ordered = sorted(texts)
+    for start in range(0, len(ordered), 500):
+        rows = (
+            _questions(account, since)
+            .filter(content__in=ordered[start : start + 500])
+            .values("content")
+            .annotate(n=Count("id"))
+        )
+        counts.update({row["content"]: row["n"] for row in rows})
+    return counts
+
+
 def account_evidence(*, account: Account, now: datetime | None = None) -> AccountEvidence:
     since = (now or timezone.now()) - timedelta(days=WINDOW_DAYS)
     claimed: set[int] = set()
@@ -245,6 +267,8 @@ def account_evidence(*, account: Account, now: datetime | None = None) -> Accoun
     gaps = sorted(escalated + disliked, key=lambda e: (e.at, e.message_id))
     return AccountEvidence(
         gaps=gaps,
+        asked=times_asked(account=account, since=since, texts={e.question for e in gaps}),
+        questions_asked=_questions(account, since).count(),
         out_of_scope=sorted(refused, key=lambda e: (e.at, e.message_id)),
         misroutes=sorted(misroutes, key=lambda e: (e.at, e.message_id)),
         pattern_downs=sorted(patterns, key=lambda e: (e.at, e.message_id)),

@@ -14,6 +14,11 @@ from analytics.suggestions.models import Suggestion
 
 MIN_QUESTIONS = 3  # a cluster smaller than this is an anecdote, not a pattern
 MIN_PATTERN_DOWNS = 2
+# A knowledge gap fails more often than the account's answers in general: at least this share of the
+# times its questions were asked, and this many times the account's own rate.
+MIN_GAP_SHARE = 0.25
+GAP_OVER_BASELINE = 3.0
+MAX_GAP_SHARE_NEEDED = 0.9  # where nearly everything fails, a cluster that always fails still counts
 ROUTING_SHARE = 0.6  # of a cluster's misroutes, the share that must end with the same agent
 
 
@@ -48,11 +53,16 @@ def _clusters(items: list[Evidence]):
         yield members, [round(float(x), 5) for x in centroid], topic
 
 
-def gap_proposals(items: list[Evidence]) -> list[Proposal]:
+def gap_proposals(items: list[Evidence], asked: dict[str, int], questions_asked: int) -> list[Proposal]:
+    baseline = len(items) / questions_asked if questions_asked else 0.0
     proposals = []
     for members, centroid, topic in _clusters(items):
         if len(members) < MIN_QUESTIONS:
             continue
+        times = sum(asked.get(text, 1) for text in {e.question for e in members})
+        share = len(members) / max(times, len(members))
+        if share < max(MIN_GAP_SHARE, min(GAP_OVER_BASELINE * baseline, MAX_GAP_SHARE_NEEDED)):
+            continue  # asked often, failing no more than the rest: no gap in what the agents know
         person = sum(1 for e in members if e.source == "escalation")
         down = len(members) - person
         if person and down:
@@ -139,7 +149,7 @@ def proposals_for(
 ) -> list[Proposal]:
     return [
         *pattern_proposals(evidence.pattern_downs, problems),
-        *gap_proposals(evidence.gaps),
+        *gap_proposals(evidence.gaps, evidence.asked, evidence.questions_asked),
         *scope_proposals(evidence.out_of_scope),
         *routing_proposals(evidence.misroutes, agent_names),
     ]

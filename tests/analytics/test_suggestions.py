@@ -188,6 +188,19 @@ def test_each_kind_is_suggested_from_its_seeded_cluster(account, seed):
     assert SuggestionRefresh.objects.get(account=account).open_count == 4
 
 
+def test_a_question_that_fails_no_more_than_usual_is_no_gap(account, seed):
+    """Asked 30 times and escalated 3 times: the answers are mostly fine, no article is missing."""
+    common = "How do I reset my password?"
+    for _ in range(27):
+        seed._ask(common)
+    for _ in range(3):
+        seed.to_a_person(common)
+    suggestions_refresh(account_id=account.pk)
+    article = Suggestion.objects.get(account=account, kind="article")
+    assert common not in {e["question"] for e in article.evidence}
+    assert Suggestion.objects.filter(account=account, kind="article").count() == 1
+
+
 def test_the_same_evidence_gives_the_same_suggestions(account, seed):
     suggestions_refresh(account_id=account.pk)
     before = {

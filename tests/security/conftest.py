@@ -15,7 +15,15 @@ from django.utils import timezone
 from accounts.auth import api_token_create
 from accounts.models import Account, Membership
 from agents.mcp.models import McpServer, McpTool
-from agents.models import AgentInstance, AgentTemplate, KnowledgeArticle, Tool
+from agents.models import (
+    AgentInstance,
+    AgentTemplate,
+    KnowledgeArticle,
+    KnowledgeChunk,
+    KnowledgeCollection,
+    KnowledgeDocument,
+    Tool,
+)
 from analytics.models import Alert, AlertRule, Suggestion
 from conversations.models import Approval, Conversation, Message, ToolCall, Turn
 from escalations.models import Escalation, LearnedPattern
@@ -41,6 +49,8 @@ class Tenant:
     alert_rule: AlertRule | None = None
     alert: Alert | None = None
     article: KnowledgeArticle | None = None
+    knowledge_collection: KnowledgeCollection | None = None
+    knowledge_document: KnowledgeDocument | None = None
     mcp_server: McpServer | None = None
     mcp_tool: McpTool | None = None
     suggestion: Suggestion | None = None
@@ -128,6 +138,26 @@ def build_tenant(slug: str, *, secret: str) -> Tenant:
     )
     tenant.article = KnowledgeArticle.objects.create(
         account=account, slug=f"article-{account.slug}", title=f"article {secret}", body=f"body {secret}"
+    )
+    # A collection with one ready document and its chunk (rows only: nothing is embedded).
+    tenant.knowledge_collection = KnowledgeCollection.objects.create(
+        account=account, slug=f"docs-{account.slug}", name=f"docs {secret}"
+    )
+    tenant.knowledge_document = KnowledgeDocument.objects.create(
+        account=account,
+        collection=tenant.knowledge_collection,
+        title=f"document {secret}",
+        content_hash=secret,
+        status=KnowledgeDocument.Status.READY,
+        chunk_count=1,
+    )
+    KnowledgeChunk.objects.create(
+        account=account,
+        collection=tenant.knowledge_collection,
+        document=tenant.knowledge_document,
+        position=0,
+        text=f"chunk {secret}",
+        embedding=bytes(384 * 4),
     )
     # An MCP server of the account with one discovered tool (rows only: no server is called).
     tenant.mcp_server = McpServer.objects.create(

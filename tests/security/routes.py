@@ -39,6 +39,8 @@ OBJECT_PARAMETERS: dict[str, Callable[[Tenant], object]] = {
     "rule_id": lambda b: b.alert_rule.pk,
     "server_id": lambda b: b.mcp_server.pk,
     "tool_id": lambda b: b.mcp_tool.pk,
+    "collection_id": lambda b: b.knowledge_collection.pk,
+    "document_id": lambda b: b.knowledge_document.pk,
 }
 
 # ``pk`` means a different model under each prefix (the longest matching prefix wins).
@@ -50,6 +52,7 @@ PK_BY_PREFIX: dict[str, Callable[[Tenant], object]] = {
     "analytics/alerts/rules/": lambda b: b.alert_rule.pk,
     "analytics/alerts/": lambda b: b.alert.pk,
     "knowledge/articles/": lambda b: b.article.pk,
+    "knowledge/documents/": lambda b: b.knowledge_document.pk,
     "analytics/conversations/": lambda b: b.conversation.pk,
     "analytics/suggestions/": lambda b: b.suggestion.pk,
 }
