@@ -42,3 +42,29 @@ def make_fault_stack(django_db_setup, private_redis) -> Iterator[Callable[..., F
 def fault_stack(make_fault_stack) -> FaultStack:
     """One daphne, one worker and beat on a private Redis."""
     return make_fault_stack()
+
+
+@pytest.fixture(scope="session")
+def _shared_scaled_stack(django_db_setup) -> Iterator[FaultStack]:
+    """Two web processes, two workers (one task at a time each) and beat on a Redis of their own,
+    shared by the tests that kill a worker or a web process (never Redis): starting four Django
+    processes takes most of a minute, and a test only needs the killed one started again."""
+    server = PrivateRedis()
+    server.start()
+    stack = FaultStack(server)
+    try:
+        stack.start(webs=2, workers=2, concurrency=1)
+        yield stack
+    finally:
+        stack.stop()
+        server.stop()
+
+
+@pytest.fixture
+def scaled_stack(_shared_scaled_stack) -> FaultStack:
+    """The shared two-of-each stack, with whatever an earlier test killed started again."""
+    stack = _shared_scaled_stack
+    stack.ensure(webs=2, workers=2, concurrency=1)
+    # Flags of an earlier test were flushed with its database: every process reloads its snapshot.
+    stack.redis.client().incr(f"{stack.env['CACHE_PREFIX']}:rollout:version")
+    return stack

@@ -20,9 +20,9 @@ PROMPT = f"count={WORDS} delay=0.02"
 
 
 def test_the_socket_moves_to_the_other_web_process_and_the_reply_completes_once(
-    make_fault_stack, account, member
+    scaled_stack, account, member
 ):
-    stack = make_fault_stack(webs=2, workers=1)
+    stack = scaled_stack
     doomed, survivor = stack.web_ports
     conversation = conversation_start(account=account, user=member)
     client = http_client(stack.web_url(doomed), member)

@@ -21,7 +21,7 @@ from conversations.services import conversation_start
 from rollout.decision import MULTI_AGENT_FLAG
 from rollout.models import FlagChange
 from rollout.services import flag_create
-from tests.support.faults import LOG_DIR, FaultStack, PrivateRedis, SocketView, counted_words, follow
+from tests.support.faults import SocketView, counted_words, follow
 from tests.support.live import http_client, ws_headers
 
 pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
@@ -29,23 +29,14 @@ pytestmark = [pytest.mark.stack, pytest.mark.django_db(transaction=True)]
 WORDS = 200
 
 
-@pytest.fixture(scope="module")
-def scaled(django_db_setup):
-    """One scaled-out stack for the module (starting four processes takes most of a minute).
-    One task at a time per worker, so two concurrent replies are written by different workers."""
-    server = PrivateRedis()
-    server.start()
-    stack = FaultStack(server)
-    try:
-        stack.start(webs=2, workers=2, concurrency=1)
-        yield stack
-    finally:
-        stack.stop()
-        server.stop()
-
-
-def test_socket_on_one_web_process_post_on_the_other_streams_every_character_once(scaled, account, make_user):
+def test_socket_on_one_web_process_post_on_the_other_streams_every_character_once(
+    scaled_stack, account, make_user
+):
+    scaled = scaled_stack
     first, second = scaled.web_ports
+    # One task at a time per worker (the shared stack's), so two concurrent replies are written by
+    # different workers; where each worker's log ends now, to read what this test made it do.
+    offsets = {name: scaled.worker_log(name).stat().st_size for name in scaled.live_workers()}
     users = [make_user(account), make_user(account)]
     conversations = [conversation_start(account=account, user=user) for user in users]
     # Each conversation's socket on one web process, its message posted to the other.
@@ -86,12 +77,17 @@ def test_socket_on_one_web_process_post_on_the_other_streams_every_character_onc
         assert view.check_against(reply.pk, reply.content) == []
         assert Message.objects.filter(conversation=conversation, role="user").count() == 1
 
-    # Both workers wrote a reply (each takes one task at a time).
-    logs = [(LOG_DIR / f"worker{n}-{scaled.port}.log").read_text() for n in (1, 2)]
-    assert all("generate_reply" in log and "succeeded" in log for log in logs)
+    # Both workers wrote a reply.
+    for name, offset in offsets.items():
+        with scaled.worker_log(name).open() as log:
+            log.seek(offset)
+            assert "generate_reply" in log.read(), f"{name} wrote no reply"
 
 
-def test_a_rollout_change_reaches_all_four_processes_within_the_check_interval(scaled, account, make_user):
+def test_a_rollout_change_reaches_all_four_processes_within_the_check_interval(
+    scaled_stack, account, make_user
+):
+    scaled = scaled_stack
     admin = make_user(account, role=Membership.Role.ADMIN)
     member = make_user(account)
     _, token = api_token_create(user=admin, name="scale-out")

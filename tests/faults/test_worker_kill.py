@@ -22,8 +22,8 @@ WORDS = 150
 PROMPT = f"count={WORDS} delay=0.03"
 
 
-def test_a_reply_survives_kill_9_of_its_worker_and_streams_each_word_once(make_fault_stack, account, member):
-    stack = make_fault_stack(webs=1, workers=2)
+def test_a_reply_survives_kill_9_of_its_worker_and_streams_each_word_once(scaled_stack, account, member):
+    stack = scaled_stack
     conversation = conversation_start(account=account, user=member)
     port = stack.web_ports[0]
     client = http_client(stack.web_url(port), member)

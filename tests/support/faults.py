@@ -216,6 +216,20 @@ class FaultStack(Stack):
         for name in names:
             self.wait_worker(name)
 
+    def ensure(self, *, webs: int, workers: int, concurrency: int = 4) -> None:
+        """Bring a stack that lost processes to a fault back to ``webs`` and ``workers``, side by side."""
+        ports = [self.spawn_web(port) for port in self._web_ports[:webs] if port not in self.webs]
+        ports += [self.spawn_web() for _ in range(webs - len(self._web_ports))]
+        names = [self.spawn_worker(concurrency) for _ in range(workers - len(self.live_workers()))]
+        for port in ports:
+            self.wait_web(port)
+        for name in names:
+            self.wait_worker(name)
+
+    def worker_log(self, hostname: str) -> Path:
+        number = hostname.split("@")[0].rsplit("-", 1)[1]
+        return LOG_DIR / f"worker{number}-{self.port}.log"
+
     def start_beat(self) -> None:
         args = ["-m", "celery", "-A", "config", "beat", "--schedule", str(self.schedule)]
         self.beat = self._spawn("beat", args)
