@@ -22,6 +22,7 @@ from django.core import checks as system_checks
 from django.core.exceptions import ValidationError
 from django.core.mail import get_connection
 from django.utils import timezone
+from kombu.exceptions import ChannelError
 
 from accounts.models import Account
 from agents.llm.gateway import ChatStream, default_model
@@ -170,6 +171,10 @@ def check_queue_depth(account: Account) -> CheckResult:
     try:
         with current_app.connection_for_read() as connection:
             depth = connection.default_channel.queue_declare(queue=queue, passive=True).message_count
+    except ChannelError as exc:
+        if "NOT_FOUND" not in str(exc):
+            return CheckResult(key, label, FAIL, f"Could not read the queue '{queue}': {str(exc)[:160]}")
+        depth = 0  # Redis drops an emptied list: no queue key is an empty queue
     except Exception as exc:
         return CheckResult(key, label, FAIL, f"Could not read the queue '{queue}': {str(exc)[:160]}")
     evidence = f"{depth} task(s) waiting in '{queue}'."

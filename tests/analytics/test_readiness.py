@@ -92,6 +92,7 @@ def test_a_report_runs_every_check_with_evidence(account, agents, admin, tmp_pat
     assert checks["routing_accuracy"]["status"] == FAIL
     assert checks["handoff_rate"]["status"] == WARN  # no multi-agent traffic in the window
     assert checks["critical_alerts"]["status"] == PASS
+    assert checks["queue_depth"]["status"] == PASS and "waiting in" in checks["queue_depth"]["evidence"]
     assert checks["deploy_settings"] == checks["deploy_settings"] | {"status": WARN}
     assert "DEBUG is on" in checks["deploy_settings"]["evidence"]
     assert checks["emails"]["status"] == FAIL  # ada has no email address

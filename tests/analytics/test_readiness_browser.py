@@ -66,6 +66,7 @@ def test_an_admin_runs_the_readiness_checks_and_sees_the_guarded_rollback(stack,
         expect(page.locator('[data-check="models_reachable"]')).to_have_attribute("data-status", "pass")
         expect(page.locator('[data-check="evaluation_pass_rate"]')).to_contain_text("No evaluation run yet.")
         expect(page.locator('[data-check="worker"]')).to_have_attribute("data-status", "pass")
+        expect(page.locator('[data-check="queue_depth"]')).to_have_attribute("data-status", "pass")
         expect(page.locator('a[href$=".md"]').first).to_be_visible()
         _fits(page)
         page.screenshot(path=str(SHOTS / f"readiness-{name}.png"), full_page=True)
