@@ -18,11 +18,14 @@ from agents.api_selectors import (
     agent_templates_list,
     membership_for_account_slug,
 )
+from agents.knowledge.api import router as knowledge_router
 from agents.models import AgentInstance
 from agents.schemas import SHOWS_INTERNALS, AgentIn, AgentOut, AgentTemplateOut
 from agents.services import agent_instance_create, agent_instance_delete, agent_instance_update
 
 router = Router(tags=["agents"])
+# The account's knowledge collections, documents and search (agents/knowledge/api.py).
+router.add_router("", knowledge_router)
 
 
 def _membership(request: HttpRequest, account: str, *, admin: bool = False) -> Membership:

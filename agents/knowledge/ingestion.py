@@ -113,6 +113,10 @@ def articles_collection(*, account_id: int) -> KnowledgeCollection:
     return collection
 
 
+def title_from_filename(filename: str) -> str:
+    return filename.rsplit(".", 1)[0].replace("_", " ").replace("-", " ").strip()
+
+
 def document_upload(
     *, collection: KnowledgeCollection, filename: str, content: bytes, title: str = ""
 ) -> tuple[KnowledgeDocument, bool]:
@@ -137,7 +141,7 @@ def document_upload(
     existing = KnowledgeDocument.objects.filter(collection=collection, content_hash=digest).first()
     if existing is not None:
         return existing, False
-    title = (title or "").strip() or filename.rsplit(".", 1)[0].replace("_", " ").replace("-", " ").strip()
+    title = (title or "").strip() or title_from_filename(filename)
     try:
         with transaction.atomic():
             document = KnowledgeDocument.objects.create(
@@ -267,7 +271,11 @@ def _document_body(document: KnowledgeDocument):
         article = KnowledgeArticle.objects.get(pk=document.article_id)
         return article.title, article.body, article.updated_at
     found_title, body = document_text(bytes(document.content), document.format)
-    return document.title or found_title, body, None
+    # A title the document gives itself ('# Title', <title>) beats one made from its file name.
+    if found_title and document.title == title_from_filename(document.source):
+        KnowledgeDocument.objects.filter(pk=document.pk).update(title=found_title[:200])
+        return found_title, body, None
+    return document.title, body, None
 
 
 def articles_index(*, account_id: int) -> int:
