@@ -98,11 +98,14 @@ def message_send(
     Conversation.objects.select_for_update().filter(pk=conversation.pk).first()
     unanswered = unanswered_lock(conversation=conversation)
     status = Message.Status.PENDING
+    # An action waiting for the person's decision is decided first, whatever the strategy: a
+    # message queued behind it would wait on a card nobody looks at, and one that interrupts or
+    # rolls back would drop the decision silently (typing "approve" never approves).
+    if any(r.status == Message.Status.AWAITING_APPROVAL for r in unanswered):
+        raise ReplyInFlight(
+            "An action is waiting for your approval. Approve or deny it first.", code="awaiting_approval"
+        )
     if unanswered and strategy == Strategy.REJECT:
-        if any(r.status == Message.Status.AWAITING_APPROVAL for r in unanswered):
-            raise ReplyInFlight(
-                "An action is waiting for your approval. Approve or deny it first.", code="awaiting_approval"
-            )
         raise ReplyInFlight(
             "The previous reply is still being written. Wait for it or press Stop.",
             code="in_flight",

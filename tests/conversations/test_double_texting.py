@@ -340,3 +340,16 @@ def test_reject_between_two_service_calls_at_once_lets_exactly_one_in(conversati
     )
     assert sum(isinstance(r, ReplyInFlight) for r in results) == 1
     assert conversation.messages.count() == 2
+
+
+@pytest.mark.parametrize("strategy", ["reject", "enqueue", "interrupt", "rollback"])
+def test_an_action_waiting_for_approval_is_decided_first_whatever_the_strategy(
+    conversation, member, strategy
+):
+    _, first = message_send(conversation=conversation, user=member, content="file a ticket")
+    Message.objects.filter(pk=first.pk).update(status=Status.AWAITING_APPROVAL)
+    with pytest.raises(ReplyInFlight, match="Approve or deny it first"):
+        message_send(conversation=conversation, user=member, content="I approve", strategy=strategy)
+    first.refresh_from_db()
+    assert first.status == Status.AWAITING_APPROVAL  # neither queued behind, interrupted nor discarded
+    assert conversation.messages.count() == 2
