@@ -24,6 +24,8 @@ def pgvector_database_url(tmp_path_factory):
         server.cleanup()
 
 
+# The child migrates a fresh database and embeds every test's documents: minutes on a busy machine.
+@pytest.mark.timeout(1800)
 def test_the_knowledge_tests_pass_on_postgresql_with_pgvector(pgvector_database_url):
     env = {**os.environ, "DATABASE_URL": pgvector_database_url}
     result = subprocess.run(
