@@ -7,6 +7,9 @@ from agents.models import (
     AgentInstance,
     AgentTemplate,
     KnowledgeArticle,
+    KnowledgeChunk,
+    KnowledgeCollection,
+    KnowledgeDocument,
     LiveSystemConnection,
     Ticket,
     Tool,
@@ -110,6 +113,59 @@ class KnowledgeArticleAdmin(admin.ModelAdmin):
     list_display = ["title", "account", "tags", "updated_at"]
     list_filter = ["account"]
     search_fields = ["title", "body", "tags"]
+
+
+@admin.register(KnowledgeCollection)
+class KnowledgeCollectionAdmin(admin.ModelAdmin):
+    list_display = ["name", "account", "all_agents", "holds_articles", "created_at"]
+    list_filter = ["account", "all_agents"]
+    search_fields = ["name", "description"]
+    filter_horizontal = ["readers"]
+
+
+class KnowledgeChunkInline(admin.TabularInline):
+    model = KnowledgeChunk
+    fields = ["position", "paragraph", "heading", "text"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False  # chunks come from ingestion only
+
+
+@admin.register(KnowledgeDocument)
+class KnowledgeDocumentAdmin(admin.ModelAdmin):
+    """Status and progress are ingestion's; re-index or upload through the API."""
+
+    list_display = [
+        "title",
+        "collection",
+        "account",
+        "format",
+        "status",
+        "version",
+        "chunk_count",
+        "updated_at",
+    ]
+    list_filter = ["status", "format", "account"]
+    search_fields = ["title", "source"]
+    exclude = ["content"]
+    readonly_fields = [
+        "article",
+        "content_hash",
+        "status",
+        "error",
+        "stage",
+        "progress_done",
+        "progress_total",
+        "chunk_count",
+        "source_updated_at",
+        "version",
+    ]
+    inlines = [KnowledgeChunkInline]
+    list_select_related = ["collection", "account"]
 
 
 @admin.register(Ticket)
