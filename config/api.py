@@ -17,6 +17,7 @@ from accounts.ratelimit import RateLimited
 from agents.api import router as agents_router
 from agents.mcp.api import router as mcp_router
 from analytics.api import router as analytics_router
+from analytics.evaluation.api import router as evaluation_router
 from analytics.release.api import router as readiness_router
 from conversations.api import router as chat_router
 from escalations.api import router as escalations_router
@@ -135,3 +136,4 @@ api.add_router("", orchestration_router)
 api.add_router("", escalations_router)
 api.add_router("", analytics_router)
 api.add_router("", readiness_router)
+api.add_router("", evaluation_router)

@@ -56,9 +56,10 @@ def _runner_user(account: Account, user: AbstractBaseUser | None) -> AbstractBas
 
 
 def evaluation_run_start(
-    *, account: Account, dataset: EvaluationDataset, user: AbstractBaseUser | None = None
+    *, account: Account, dataset: EvaluationDataset, user: AbstractBaseUser | None = None, queue: bool = True
 ) -> EvaluationRun:
-    """Queue a run of every case of the dataset (as it is now); the workers take it on commit."""
+    """Queue a run of every case of the dataset (as it is now); the workers take it on commit
+    (``queue=False``: the caller runs it, as ``eval_run --inline`` does)."""
     from analytics.evaluation.tasks import evaluation_run_advance
 
     if dataset.account_id != account.pk:
@@ -80,7 +81,8 @@ def evaluation_run_start(
             EvaluationResult(run=run, case_key=case.key, position=index, expectations=case_as_dict(case))
             for index, case in enumerate(cases, start=1)
         )
-        transaction.on_commit(lambda: evaluation_run_advance.delay(run.pk))
+        if queue:
+            transaction.on_commit(lambda: evaluation_run_advance.delay(run.pk))
     return run
 
 

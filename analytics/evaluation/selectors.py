@@ -97,3 +97,8 @@ def evaluation_latest(
         .first()
     )
     return evaluation_summary(run) if run is not None else None
+
+
+def evaluation_run_view(run: EvaluationRun) -> dict:
+    """What the run page and its socket render: progress, figures and the results so far."""
+    return {"run": run, "results": run.results.all(), "summary": evaluation_summary(run)}

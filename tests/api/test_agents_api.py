@@ -403,6 +403,13 @@ def test_openapi_schema_lists_every_path(client):
         "/api/accounts/{account}/mcp-servers/{server_id}",
         "/api/accounts/{account}/mcp-servers/{server_id}/discover",
         "/api/accounts/{account}/mcp-servers/{server_id}/tools/{tool_id}",
+        "/api/accounts/{account}/readiness",
+        "/api/accounts/{account}/evaluation/datasets",
+        "/api/accounts/{account}/evaluation/datasets/{dataset_id}",
+        "/api/accounts/{account}/evaluation/datasets/{dataset_id}/export",
+        "/api/accounts/{account}/evaluation/runs",
+        "/api/accounts/{account}/evaluation/runs/{evaluation_run_id}",
+        "/api/accounts/{account}/evaluation/runs/{evaluation_run_id}/compare/{other_run_id}",
     }
     assert set(paths["/api/accounts/{account}/agents"]) == {"get", "post"}
     assert set(paths["/api/accounts/{account}/agents/{agent}"]) == {"get", "put", "delete"}

@@ -24,7 +24,16 @@ from agents.models import (
     KnowledgeDocument,
     Tool,
 )
-from analytics.models import Alert, AlertRule, Suggestion
+from analytics.models import (
+    Alert,
+    AlertRule,
+    EvaluationCase,
+    EvaluationDataset,
+    EvaluationResult,
+    EvaluationRun,
+    Suggestion,
+)
+from analytics.release.models import ReadinessReport
 from conversations.models import Approval, Conversation, Message, ToolCall, Turn
 from escalations.models import Escalation, LearnedPattern
 from orchestration.models import TaskRun, WorkflowRun
@@ -54,6 +63,11 @@ class Tenant:
     mcp_server: McpServer | None = None
     mcp_tool: McpTool | None = None
     suggestion: Suggestion | None = None
+    readiness_report: ReadinessReport | None = None
+    evaluation_dataset: EvaluationDataset | None = None
+    evaluation_case: EvaluationCase | None = None
+    evaluation_run: EvaluationRun | None = None
+    evaluation_result: EvaluationResult | None = None
 
     @property
     def approval_id(self) -> str:
@@ -177,6 +191,24 @@ def build_tenant(slug: str, *, secret: str) -> Tenant:
         title=f"suggestion {secret}",
         changed_at=now,
     )
+    tenant.evaluation_dataset = EvaluationDataset.objects.create(account=account, name=f"dataset {secret}")
+    tenant.evaluation_case = EvaluationCase.objects.create(
+        dataset=tenant.evaluation_dataset, key=f"case-{secret}", turns=[f"case {secret}"]
+    )
+    tenant.evaluation_run = EvaluationRun.objects.create(
+        account=account, dataset=tenant.evaluation_dataset, dataset_version=1, started_by=member,
+        status=EvaluationRun.Status.COMPLETE, total=1, done=1, finished_at=now,
+        figures={"total": 1, "passed": 0, "pass_rate": 0.0, "per_agent": []},
+    )  # fmt: skip
+    tenant.evaluation_result = EvaluationResult.objects.create(
+        run=tenant.evaluation_run, case_key=f"case-{secret}", status=EvaluationResult.Status.FAILED,
+        conversation=tenant.conversation, answer=f"answer {secret}",
+        expectations={"message": f"case {secret}"},
+    )  # fmt: skip
+    tenant.readiness_report = ReadinessReport.objects.create(
+        account=account, source="command", score=0, status="NOT_READY",
+        checks=[{"key": "worker", "label": "worker", "status": "fail", "evidence": f"evidence {secret}"}],
+    )  # fmt: skip
     return tenant
 
 
@@ -207,6 +239,10 @@ def b_snapshot(b: Tenant) -> dict:
         "alerts": _rows(Alert.objects.filter(account=account), "status", "acknowledged_at"),
         "articles": _rows(KnowledgeArticle.objects.filter(account=account), "title", "body"),
         "suggestions": _rows(Suggestion.objects.filter(account=account), "status", "decided_at"),
+        "readiness_reports": _rows(ReadinessReport.objects.filter(account=account), "score", "checks"),
+        "evaluation_datasets": _rows(EvaluationDataset.objects.filter(account=account), "name", "version"),
+        "evaluation_cases": _rows(EvaluationCase.objects.filter(dataset__account=account), "key", "turns"),
+        "evaluation_runs": _rows(EvaluationRun.objects.filter(account=account), "status"),
         "agents": _rows(AgentInstance.objects.filter(account=account), "slug", "system_prompt", "status"),
         "memberships": _rows(Membership.objects.filter(account=account), "user", "role"),
         "flag_changes": _flag_changes(account),

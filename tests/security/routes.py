@@ -41,6 +41,11 @@ OBJECT_PARAMETERS: dict[str, Callable[[Tenant], object]] = {
     "tool_id": lambda b: b.mcp_tool.pk,
     "collection_id": lambda b: b.knowledge_collection.pk,
     "document_id": lambda b: b.knowledge_document.pk,
+    "dataset_id": lambda b: b.evaluation_dataset.pk,
+    "case_id": lambda b: b.evaluation_case.pk,
+    "evaluation_run_id": lambda b: b.evaluation_run.pk,
+    "other_run_id": lambda b: b.evaluation_run.pk,
+    "result_id": lambda b: b.evaluation_result.pk,
 }
 
 # ``pk`` means a different model under each prefix (the longest matching prefix wins).
@@ -55,6 +60,9 @@ PK_BY_PREFIX: dict[str, Callable[[Tenant], object]] = {
     "knowledge/documents/": lambda b: b.knowledge_document.pk,
     "analytics/conversations/": lambda b: b.conversation.pk,
     "analytics/suggestions/": lambda b: b.suggestion.pk,
+    "readiness/": lambda b: b.readiness_report.pk,
+    "analytics/evaluations/datasets/": lambda b: b.evaluation_dataset.pk,
+    "analytics/evaluations/runs/": lambda b: b.evaluation_run.pk,
 }
 
 
@@ -76,6 +84,7 @@ GLOBAL_PARAMETERS: dict[str, Callable[[], object]] = {
     "key": lambda: "multi_agent",
     "section": _first_section,
     "table": _first_table,
+    "file_format": lambda: "jsonl",  # an evaluation dataset's export format
 }
 
 _PARAM = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>|\{(?P<api_name>[^}]+)\}")
