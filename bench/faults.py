@@ -218,6 +218,8 @@ def _one_run(stack, fault: str, account, user, args: argparse.Namespace, tally: 
             f"{fault}: reply #{reply.pk} ended {reply.status}, the socket showed "
             f"{view.statuses.get(reply.pk)}"
         )
+    if fault == "worker" and fault_at and reply.interruptions == 0:
+        tally.notes.append(f"{fault}: reply #{reply.pk} was not interrupted (the kill missed it)")
     if view.check_against(reply.pk, reply.content):
         tally.duplicated_text += 1
     if recovered:

@@ -258,10 +258,11 @@ class FaultStack(Stack):
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
-    def busy_worker(self) -> str | None:
-        """The worker with a task in hand (the one writing the reply), if any answers."""
+    def busy_worker(self, task: str = "conversations.tasks.generate_reply") -> str | None:
+        """The worker running ``task`` (by default: writing a reply), if any answers."""
         active = self.control.control.inspect(destination=self.live_workers(), timeout=1).active() or {}
-        return next((name for name, tasks in active.items() if tasks), None)
+        running = (name for name, tasks in active.items() if any(t.get("name") == task for t in tasks))
+        return next(running, None)
 
     def live_workers(self) -> list[str]:
         return [name for name, process in self.workers.items() if process.poll() is None]
