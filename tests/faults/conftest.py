@@ -44,7 +44,7 @@ def fault_stack(make_fault_stack) -> FaultStack:
     return make_fault_stack()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # stopped after the last fault test
 def _shared_scaled_stack(django_db_setup) -> Iterator[FaultStack]:
     """Two web processes, two workers (one task at a time each) and beat on a Redis of their own,
     shared by the tests that kill a worker or a web process (never Redis): starting four Django
