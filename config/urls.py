@@ -17,6 +17,7 @@ urlpatterns = [
     path("runs/", include("orchestration.urls")),
     path("escalations/", include("escalations.urls")),
     path("knowledge/", include("agents.urls")),
+    path("tools/mcp/", include("agents.mcp.urls")),
     path("analytics/", include("analytics.urls")),
     path("readiness/", include("analytics.release.urls")),
     path("healthz", include("health.urls")),
