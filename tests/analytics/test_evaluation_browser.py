@@ -25,10 +25,16 @@ CASES = [
 ]
 
 
-def test_start_an_evaluation_watch_it_progress_and_open_a_failed_case(stack, account, make_user, page):
+@pytest.fixture
+def suite(account, make_user):
+    """An admin and a dataset, made before the browser starts (the ORM is not for its event loop)."""
     admin = make_user(account, role=Membership.Role.ADMIN, username="evaladmin")
     content = "".join(json.dumps(case) + "\n" for case in CASES)
-    dataset = dataset_import(account=account, name="Smoke suite", content=content, file_format="jsonl")
+    return admin, dataset_import(account=account, name="Smoke suite", content=content, file_format="jsonl")
+
+
+def test_start_an_evaluation_watch_it_progress_and_open_a_failed_case(stack, suite, page):
+    admin, dataset = suite
 
     page.set_viewport_size({"width": 1366, "height": 900})
     page.goto(f"{stack.base_url}/accounts/login/")
