@@ -251,6 +251,11 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- MCP servers ------------------------------------------------------------------------
+
+# Encrypts MCP servers' credentials at rest (a Fernet key is derived from it); empty: SECRET_KEY.
+MCP_CREDENTIALS_KEY = os.environ.get("MCP_CREDENTIALS_KEY", "")
+
 # --- LLM gateway ------------------------------------------------------------------------
 
 # With no provider configured the offline model answers from the knowledge base.

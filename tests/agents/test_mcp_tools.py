@@ -245,3 +245,41 @@ def test_another_accounts_server_is_never_usable(account, other_account, registe
 
         mcp_tool_call(ctx.__class__(**{**ctx.__dict__, "tool_slug": status.slug}), order="A")
     assert mcp.calls == []
+
+
+def test_a_call_whose_worker_died_is_never_sent_twice(account, member, registered, mcp, make_agent):
+    """The worker sent the gated call, the server acted and answered, and the worker died before
+    the turn's checkpoint (the call is still ``running``). The resumed turn does not call again:
+    it stops at "may or may not have run"; when the owner says "run it again", the call is answered
+    from its MCP record (same idempotency key), and the server still saw it once."""
+    from agents.tools.registry import ToolContext as Context
+    from conversations.uncertain_calls import tool_call_resolve
+
+    refund = _tool(registered, "refund_order")
+    agent = make_agent("clerk", [refund])
+    reply = _turn(
+        account, member, agent, f'@clerk: tool {refund.slug} {{"order": "C-3", "amount": 7}}; say done'
+    )
+    approval_decide(approval=Approval.objects.get(), user=member, approve=True)
+    call = ToolCall.objects.get()
+    # What the dead worker did: marked the call running, and the server ran it.
+    ToolCall.objects.filter(pk=call.pk).update(status=ToolCall.Status.RUNNING)
+    ctx = Context(
+        account_id=account.pk, conversation_id=reply.conversation_id, user_id=member.pk,
+        idempotency_key=call.idempotency_key, agent_id=agent.pk,
+    )  # fmt: skip
+    assert toolbox.run_tool(refund, {"order": "C-3", "amount": 7}, ctx)[0]
+    assert len(mcp.calls_of("refund_order")) == 1
+
+    reply_generate(message_id=reply.pk)  # the resumed turn
+    reply.refresh_from_db()
+    call.refresh_from_db()
+    assert (reply.status, call.status) == ("awaiting_approval", "uncertain")
+    assert len(mcp.calls_of("refund_order")) == 1
+
+    tool_call_resolve(tool_call=call, user=member, ran=False)  # "run it again"
+    reply_generate(message_id=reply.pk)
+    reply.refresh_from_db()
+    assert reply.status == "complete" and reply.content == "done"
+    assert ToolCall.objects.get().result == {"result": "refunded 7.00 on C-3"}
+    assert len(mcp.calls_of("refund_order")) == 1
