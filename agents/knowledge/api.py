@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
-from ninja import File, Form, Router, Schema, Status
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
-from ninja.files import UploadedFile
 from pydantic import Field
 
 from accounts.models import Membership
@@ -148,26 +147,51 @@ def documents_write(request: HttpRequest, account: str, collection_id: int, payl
     return Status(201 if created else 200, _document(membership, document.pk))
 
 
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": ".md, .txt, .html or .pdf",
+                        },
+                        "title": {"type": "string", "description": "Defaults to the document's own title."},
+                    },
+                    "required": ["file"],
+                }
+            }
+        },
+    }
+}
+
+
 @router.post(
     "/accounts/{account}/collections/{collection_id}/upload",
     response={200: DocumentOut, 201: DocumentOut},
     summary="Upload a file (.md, .txt, .html, .pdf); 200 with the existing document for the same bytes",
+    openapi_extra=UPLOAD_BODY,
 )
-def documents_upload(
-    request: HttpRequest,
-    account: str,
-    collection_id: int,
-    file: File[UploadedFile],
-    title: Form[str] = "",
-):
+def documents_upload(request: HttpRequest, account: str, collection_id: int):
+    # The form is read here, after the account check: a stranger gets 404 whatever they send.
     membership = _membership(request, account, admin=True)
     collection = _collection(membership, collection_id)
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise ValidationError({"file": "Send the document as the multipart field 'file'."})
     limit = ingestion.max_document_bytes()
-    if file.size and file.size > limit:
-        # Refused before reading it into memory, with the same message as the service's.
-        raise ValidationError({"file": f"The file is {file.size:,} bytes; the limit is {limit:,} bytes."})
+    if upload.size and upload.size > limit:
+        # Refused before reading it into memory.
+        raise ValidationError({"file": f"The file is {upload.size:,} bytes; the limit is {limit:,} bytes."})
     document, created = ingestion.document_upload(
-        collection=collection, filename=file.name or "", content=file.read(limit + 1), title=title
+        collection=collection,
+        filename=upload.name or "",
+        content=upload.read(limit + 1),
+        title=request.POST.get("title", ""),
     )
     return Status(201 if created else 200, _document(membership, document.pk))
 
