@@ -18,12 +18,12 @@ def analytics_demo_seed(*, account: Account) -> None:
     if TrafficBatch.objects.filter(account=account).exists():
         # Traffic seeded before synthetic users existed went to the demo's people: hand it over.
         synthetic_traffic_rehome(account=account)
-        suggestions_demo_seed(account=account)
         return
     traffic_generate(account=account, profile=TrafficProfile(conversations=DEMO_CONVERSATIONS, days=30))
     traffic_generate(
         account=account,
         profile=TrafficProfile(conversations=40, days=1 / 24, handoff_share=0.7, handoffs_mean=2.5, seed=11),
     )
-    # A few recurring problems as real conversations, and the suggestions they lead to.
+    # A few recurring problems as real conversations, and the suggestions they lead to (once, with
+    # the traffic: seeding again adds no conversation).
     suggestions_demo_seed(account=account)
