@@ -26,7 +26,10 @@ def pgvector_database_url(tmp_path_factory):
 
 # The child migrates a fresh database and embeds every test's documents: minutes on a busy machine.
 @pytest.mark.timeout(1800)
-def test_the_knowledge_tests_pass_on_postgresql_with_pgvector(pgvector_database_url):
+@pytest.mark.parametrize(
+    "tests", ["tests/agents/test_knowledge_on_pgvector.py", "tests/agents/test_knowledge_ingestion.py"]
+)
+def test_the_knowledge_tests_pass_on_postgresql_with_pgvector(pgvector_database_url, tests):
     env = {**os.environ, "DATABASE_URL": pgvector_database_url}
     result = subprocess.run(
         [
@@ -37,8 +40,7 @@ def test_the_knowledge_tests_pass_on_postgresql_with_pgvector(pgvector_database_
             "-p",
             "no:cacheprovider",
             "-rs",
-            "tests/agents/test_knowledge_on_pgvector.py",
-            "tests/agents/test_knowledge_ingestion.py",
+            tests,
         ],
         cwd=ROOT,
         env=env,
