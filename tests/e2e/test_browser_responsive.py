@@ -167,6 +167,22 @@ def test_on_a_phone_the_conversations_are_a_drawer_with_new_conversation_and_sea
     expect(drawer).to_be_hidden()
     expect(page.locator(".toolbar-new")).to_be_in_viewport()  # New conversation without opening it
     expect(page.locator('button:has-text("Send")')).to_be_in_viewport()
+    # The composer's placeholder is read whole on a phone: its text fits the box.
+    measured = page.eval_on_selector(
+        "#message-input",
+        """box => { const probe = document.createElement('span');
+                    probe.style.font = getComputedStyle(box).font; probe.style.whiteSpace = 'pre';
+                    probe.style.position = 'absolute'; probe.style.display = 'inline-block';
+                    probe.textContent = box.placeholder; document.body.append(probe);
+                    const width = probe.getBoundingClientRect().width; probe.remove();
+                    const style = getComputedStyle(box);
+                    const room = box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+                    return [width, room, box.placeholder]; }""",
+    )
+    width, room, placeholder = measured
+    assert width <= room, f"the composer's placeholder {placeholder!r} is cut off: {width} > {room} px"
+    expect(page.locator("#composer-hint")).to_be_hidden()
+    page.screenshot(path=SHOTS / "chat-phone.png")
 
     page.click("[data-drawer-toggle]")
     expect(drawer.locator('a:has-text("New conversation")')).to_be_in_viewport()
