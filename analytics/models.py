@@ -310,8 +310,8 @@ from analytics.evaluation.models import (  # noqa: E402, F401
     EvaluationRun,
 )
 
-# Improvement suggestions live in their own module (analytics/suggestions/).
-from analytics.suggestions.models import Suggestion, SuggestionRefresh  # noqa: E402, F401
-
 # Readiness reports and the guarded rollout's looks live in their own module (analytics/release/).
 from analytics.release.models import ReadinessReport, RolloutGuardLook  # noqa: E402, F401
+
+# Improvement suggestions live in their own module (analytics/suggestions/).
+from analytics.suggestions.models import Suggestion, SuggestionRefresh  # noqa: E402, F401

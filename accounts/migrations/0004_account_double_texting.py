@@ -4,15 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_account_routing_clarify_below'),
+        ("accounts", "0003_account_routing_clarify_below"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='account',
-            name='double_texting',
-            field=models.CharField(choices=[('reject', 'Refuse it until the reply is done'), ('enqueue', 'Queue it, answer it after the reply'), ('interrupt', 'Stop the reply (kept, marked interrupted), answer it'), ('rollback', 'Discard the reply and its question, answer it')], default='enqueue', help_text='What happens to a message sent while the previous reply is still being written: refused, queued and answered after it, answered at once after stopping it (kept, marked interrupted), or answered at once in its place (that reply and its question are hidden).', max_length=20),
+            model_name="account",
+            name="double_texting",
+            field=models.CharField(
+                choices=[
+                    ("reject", "Refuse it until the reply is done"),
+                    ("enqueue", "Queue it, answer it after the reply"),
+                    ("interrupt", "Stop the reply (kept, marked interrupted), answer it"),
+                    ("rollback", "Discard the reply and its question, answer it"),
+                ],
+                default="enqueue",
+                help_text="What happens to a message sent while the previous reply is still being written: refused, queued and answered after it, answered at once after stopping it (kept, marked interrupted), or answered at once in its place (that reply and its question are hidden).",
+                max_length=20,
+            ),
         ),
     ]

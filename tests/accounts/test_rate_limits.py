@@ -144,12 +144,12 @@ def test_two_processes_count_into_one_window():
     window = 24 * 3600
     for _ in range(3):
         rate_limit_hit(scope="probe", who="shared", window_seconds=window)
-    script = """
+    script = f"""
 import django, json
 django.setup()
 from accounts.ratelimit import rate_limit_hit
-print(json.dumps(rate_limit_hit(scope="probe", who="shared", window_seconds=%d).count))
-""" % window
+print(json.dumps(rate_limit_hit(scope="probe", who="shared", window_seconds={window}).count))
+"""
     result = subprocess.run(
         [sys.executable, "-c", script],
         cwd=BASE_DIR,

@@ -22,6 +22,7 @@ from conversations.services import (
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+
 @pytest.fixture
 def tools():
     from agents.catalog.install import tools_install

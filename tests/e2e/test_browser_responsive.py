@@ -176,7 +176,8 @@ def test_on_a_phone_the_conversations_are_a_drawer_with_new_conversation_and_sea
                     probe.textContent = box.placeholder; document.body.append(probe);
                     const width = probe.getBoundingClientRect().width; probe.remove();
                     const style = getComputedStyle(box);
-                    const room = box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+                    const room = box.clientWidth
+                        - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
                     return [width, room, box.placeholder]; }""",
     )
     width, room, placeholder = measured
