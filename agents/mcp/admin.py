@@ -12,6 +12,10 @@ from agents.mcp.services import McpServerUnavailable, mcp_server_check_health, m
 
 
 class McpServerForm(forms.ModelForm):
+    # Declared so a scheme-less address means https (Django 6's default), without the warning.
+    url = forms.URLField(
+        required=False, max_length=500, assume_scheme="https", help_text="The streamable HTTP endpoint."
+    )
     credential = forms.CharField(
         required=False,
         widget=forms.PasswordInput(render_value=False),

@@ -268,7 +268,7 @@ def test_advancing_is_refused_with_the_gates_reasons(flag, account, member):
     messages = " ".join(refused.value.messages)
     assert "No finished multi-agent replies" in messages
     assert "No multi-agent conversations" in messages
-    assert "No routing evaluation yet" in messages
+    assert "No evaluation run with routing cases yet" in messages
     assert FlagChange.objects.count() == 1 and not AccountFlag.objects.exists()
     # Shadow serves nobody: no gate. Rollback never needs one.
     flag_update(flag=flag, account=account, actor=None, reason="shadow", source="command", phase=Phase.SHADOW)
@@ -307,7 +307,7 @@ def test_an_admin_may_override_a_failed_gate_with_a_reason_which_is_audited(
     response = _patch(client, _api(admin_user), {"phase": "canary", "reason": "go"})
     assert response.status_code == 409
     body = response.json()
-    assert "Refused" in body["detail"] and "routing evaluation" in body["detail"]
+    assert "Refused" in body["detail"] and "evaluation run with routing cases" in body["detail"]
     assert {g["key"] for g in body["gates"] if not g["passed"]} == {
         "error_rate",
         "handoff_rate",

@@ -138,7 +138,7 @@ def test_an_admin_moves_the_rollout_on_the_page_and_back_to_0(
     expect(page.locator(".rollout-state")).to_have_attribute("data-phase", "shadow")
 
     change("canary", "looks fine")
-    expect(page.locator("#gates-refused")).to_contain_text("No routing evaluation yet")
+    expect(page.locator("#gates-refused")).to_contain_text("No evaluation run with routing cases yet")
     assert off_loop(lambda: AccountFlag.objects.get().phase) == "shadow"  # refused: nothing changed
     change("canary", "pilot customers asked for it", override=True)
     expect(page.locator(".rollout-state")).to_have_attribute("data-phase", "canary")
