@@ -109,19 +109,20 @@ def search(
     query: str,
     limit: int = 3,
     agent_slug: str | None = None,
+    agent_id: int | None = None,
     collection_ids: list[int] | None = None,
 ) -> list[Hit]:
     """The account's sentences most relevant to ``query``, best first; only those that clear the
     relevance threshold (so an empty list means the knowledge base has nothing on it).
 
-    Only collections the agent reads (``agent_slug``; every collection of the account when it is
-    None) and, when given, among ``collection_ids``."""
+    Only collections the agent reads (``agent_slug`` or ``agent_id``; every collection of the
+    account when both are None) and, when given, among ``collection_ids``."""
     from agents.knowledge.ingestion import articles_index
 
     if not query.strip():
         return []
     articles_index(account_id=account_id)
-    scope = collections_readable(account_id=account_id, agent_slug=agent_slug)
+    scope = collections_readable(account_id=account_id, agent_slug=agent_slug, agent_id=agent_id)
     if collection_ids is not None:
         scope = [c for c in scope if c in set(collection_ids)]
     nearest = store.nearest(

@@ -15,12 +15,17 @@ def collection_for_account(*, account_id: int, collection_id: int) -> KnowledgeC
     return collections_for_account(account_id=account_id).filter(pk=collection_id).first()
 
 
-def collections_readable(*, account_id: int, agent_slug: str | None) -> list[int]:
-    """Ids of the collections an agent reads: those open to every agent, and those naming it.
-    With no agent (an account-level search, e.g. the Knowledge page): all of the account's."""
+def collections_readable(
+    *, account_id: int, agent_slug: str | None, agent_id: int | None = None
+) -> list[int]:
+    """Ids of the collections an agent reads: those open to every agent, and those naming it
+    (by slug, or by id as a tool call knows its agent). With no agent (an account-level search,
+    e.g. the Knowledge page): all of the account's."""
     collections = KnowledgeCollection.objects.filter(account_id=account_id)
     if agent_slug is not None:
         collections = collections.filter(Q(all_agents=True) | Q(readers__slug=agent_slug))
+    if agent_id is not None:
+        collections = collections.filter(Q(all_agents=True) | Q(readers__id=agent_id))
     return sorted(set(collections.values_list("id", flat=True)))
 
 

@@ -26,7 +26,8 @@ class OutcomeUnknown(ToolFailed):
 def knowledge_search(ctx: ToolContext, *, query: str, limit: int = 3) -> dict[str, Any]:
     from agents.knowledge.retrieval import hit_result, search
 
-    hits = search(account_id=ctx.account_id, query=query, limit=limit)
+    # Only the calling agent's collections: a collection closed to it never answers through it.
+    hits = search(account_id=ctx.account_id, query=query, limit=limit, agent_id=ctx.agent_id)
     return {"results": [hit_result(h) for h in hits]}
 
 

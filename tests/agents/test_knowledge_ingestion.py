@@ -178,6 +178,34 @@ def test_an_agent_without_access_to_a_collection_never_retrieves_from_it(ingest,
     assert "readers" in refused.value.message_dict
 
 
+def test_the_knowledge_search_tool_keeps_to_the_calling_agents_collections(ingest, account):
+    from agents.catalog.install import tools_install
+    from agents.models import AgentInstance
+    from agents.runtime.toolbox import run_tool
+    from agents.tools.registry import ToolContext
+
+    tool = tools_install()["knowledge_search"]
+    assistant = AgentInstance.objects.get(account=account, slug="assistant")
+    sales = AgentInstance.objects.create(
+        account=account, template=assistant.template, slug="sales", name="Sales"
+    )
+    pricing = collection_create(
+        account_id=account.pk, name="Price list", all_agents=False, reader_slugs=["sales"]
+    )
+    ingest(pricing, "prices.md", b"The Team plan costs 49 dollars per agent per month.")
+
+    def tool_results(agent: AgentInstance) -> list[dict]:
+        context = ToolContext(
+            account_id=account.pk, conversation_id=None, user_id=None, idempotency_key="k", agent_id=agent.pk
+        )
+        ok, result = run_tool(tool, {"query": "How much does the Team plan cost per agent?"}, context)
+        assert ok
+        return result["results"]
+
+    assert any("49 dollars" in r["text"] for r in tool_results(sales))
+    assert not any("49 dollars" in r["text"] for r in tool_results(assistant))
+
+
 def test_articles_are_documents_of_the_articles_collection(account):
     article = KnowledgeArticle.objects.create(
         account=account, slug="lunch", title="Canteen", body="The canteen serves lunch from noon to 2 pm."
