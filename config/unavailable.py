@@ -8,14 +8,19 @@ no session and no database, so it renders while both are gone). Any other error 
 500 page, never a traceback.
 
 ``server_error`` is the project's ``handler500`` (``config/urls.py``), so it answers wherever the
-failure happened, middleware included.
+failure happened, middleware included. Django skips ``handler500`` when ``DEBUG`` is on (it renders
+its debug page instead), so ``DependencyOutageMiddleware`` gives the same 503 there: an outage is
+still an outage while developing, and the page must read the same as in production.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
+from typing import Any
 
+from django.core.signals import got_request_exception
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
@@ -84,3 +89,40 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if _wants_json(request):
         return JsonResponse({"detail": "Internal server error."}, status=500)
     return HttpResponse(loader.get_template("500.html").render(), status=500)
+
+
+# Set on the request by ``_note_outage`` when a request's failure was a lost connection.
+OUTAGE_ATTRIBUTE = "_dependency_outage"
+
+
+def _note_outage(sender: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
+    """Remember which dependency an uncaught exception lost, while the exception is still at hand.
+
+    Django turns an exception into a response inside every middleware layer, so no middleware
+    sees it; ``got_request_exception`` is sent from within that ``except`` block, with the request.
+    """
+    component = outage_of(sys.exc_info()[1])
+    if request is not None and component is not None:
+        setattr(request, OUTAGE_ATTRIBUTE, component)
+
+
+got_request_exception.connect(_note_outage, dispatch_uid="config.unavailable.note_outage")
+
+
+class DependencyOutageMiddleware:
+    """Outermost: a 500 caused by a database or Redis outage becomes the styled 503, DEBUG or not.
+
+    With ``DEBUG`` off ``server_error`` has already answered 503 and this changes nothing; with it
+    on, Django's debug page (500) is replaced, for failures in views and in middleware alike.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        component = getattr(request, OUTAGE_ATTRIBUTE, None)
+        if response.status_code == 500 and component is not None:
+            logger.warning("answered 503: %s unavailable (%s)", component, request.path)
+            return unavailable_response(request, component)
+        return response
