@@ -16,6 +16,7 @@ urlpatterns = [
     path("rollout/", include("rollout.urls")),
     path("runs/", include("orchestration.urls")),
     path("escalations/", include("escalations.urls")),
+    path("agents/", include("agents.pages")),
     path("knowledge/", include("agents.urls")),
     path("tools/mcp/", include("agents.mcp.urls")),
     path("analytics/", include("analytics.urls")),

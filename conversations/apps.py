@@ -18,3 +18,8 @@ class ConversationsConfig(AppConfig):
         from conversations.replies import reply_orphans, reply_resend
 
         durable.register("reply", find=reply_orphans, resend=reply_resend)
+
+        from agents.activity import agent_recent_replies_register
+        from conversations.agent_activity import agent_replies_recent
+
+        agent_recent_replies_register(agent_replies_recent)  # the agent page's recent activity
