@@ -128,6 +128,39 @@
     var question = form.getAttribute && form.getAttribute("data-confirm");
     if (question && !window.confirm(question)) { event.preventDefault(); }
   });
+  // A streaming reply that has gone quiet may have lost frames (Redis restarted while this socket
+  // stayed open, so what was published meanwhile never arrived), though the reply went on in the
+  // database. Reconnecting makes the server re-send the latest reply from the database, so the page
+  // catches up. A reply can also be quiet for a good reason (a long tool call), so each quiet
+  // re-sync waits twice as long as the one before, up to a minute; any frame starts over at 5 s.
+  var QUIET_MS = 5000;
+  var MAX_QUIET_MS = 60000;
+  // Progress is a change on the page: a re-sync that brings nothing new keeps the longer wait.
+  function pageState(el) {
+    return el.querySelectorAll('article[data-status="streaming"]').length + ":" + el.textContent.length;
+  }
+  function heardFrom(el) {
+    var state = pageState(el);
+    if (state === el.replySeen) { return; }
+    el.replySeen = state;
+    el.replyQuietSince = Date.now();
+    el.replyQuietLimit = QUIET_MS;
+  }
+  document.addEventListener("htmx:wsOpen", function (event) {
+    event.target.replySocket = event.detail.socketWrapper;
+    if (!event.target.replyQuietSince) { heardFrom(event.target); }
+  });
+  document.addEventListener("htmx:wsAfterMessage", function (event) { heardFrom(event.target); });
+  window.setInterval(function () {
+    document.querySelectorAll("[ws-connect]").forEach(function (el) {
+      if (!el.replySocket || !el.querySelector('article[data-status="streaming"]')) { return; }
+      if (Date.now() - el.replyQuietSince < el.replyQuietLimit) { return; }
+      var limit = Math.min(el.replyQuietLimit * 2, MAX_QUIET_MS);
+      el.replySocket.reconnect();
+      el.replyQuietSince = Date.now();
+      el.replyQuietLimit = limit;
+    });
+  }, 1000);
   // htmx:load fires for all content htmx adds: swaps, out-of-band swaps and socket messages.
   document.addEventListener("htmx:load", function (event) { sizeProgressBars(event.target); });
 })();
