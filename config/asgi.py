@@ -10,6 +10,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from agents.knowledge_routing import websocket_urlpatterns as knowledge_websocket_urlpatterns  # noqa: E402
 from analytics.evaluation.routing import websocket_urlpatterns as evaluation_websocket_urlpatterns  # noqa: E402
 from config import http_limits  # noqa: E402
 from conversations.routing import websocket_urlpatterns  # noqa: E402
@@ -28,6 +29,7 @@ application = ProtocolTypeRouter(
                     + escalation_websocket_urlpatterns
                     + orchestration_websocket_urlpatterns
                     + evaluation_websocket_urlpatterns
+                    + knowledge_websocket_urlpatterns
                 )
             )
         ),
