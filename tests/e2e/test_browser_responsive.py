@@ -102,6 +102,12 @@ def _pages(site) -> dict[str, tuple[str, str]]:
         "alerts": ("/analytics/alerts/", "h1"),
         "rollout": ("/rollout/", 'button:has-text("Apply change")'),
         "rollout-flag": (f"/rollout/{decision.MULTI_AGENT_FLAG}/", 'button:has-text("Apply change")'),
+        "agents": ("/agents/", "h1"),
+        "knowledge": ("/knowledge/", "h1"),
+        "mcp-servers": ("/tools/mcp/", "h1"),
+        "readiness": ("/readiness/", "h1"),
+        "evaluations": ("/analytics/evaluations/", "h1"),
+        "suggestions": ("/analytics/suggestions/", "h1"),
     }
 
 
