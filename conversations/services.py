@@ -196,7 +196,6 @@ def approval_decide(
     Bound to that single call: the runtime executes only the call this approval
     belongs to, and only while its reply is waiting for exactly this decision.
     Anyone but the owner gets ``ApprovalNotFound``; a second decision ``ApprovalAlreadyDecided``."""
-    from conversations.tasks import generate_reply
 
     # Lock the approval row only (not the joined rows): the owner check reads fresh rows.
     locked = (
@@ -227,12 +226,20 @@ def approval_decide(
             tool_slug=locked.tool_call.tool_slug,
             defaults={"approval": locked},
         )
+    reply_resume(reply=reply)
+    return locked
+
+
+def reply_resume(*, reply: Message) -> None:
+    """A reply held for its owner's answer (an approval, an uncertain call) goes on: pending
+    again, re-rendered on open pages and queued for the worker once committed."""
+    from conversations.tasks import generate_reply  # the tasks module imports this one
+
     reply.status = Message.Status.PENDING
     reply.save(update_fields=["status", "updated_at"])
     conversation_id, reply_id = reply.conversation_id, reply.pk
     transaction.on_commit(lambda: publish(conversation_id, message_event(message_id=reply_id)))
     transaction.on_commit(lambda: generate_reply.delay(reply_id))
-    return locked
 
 
 def message_post(

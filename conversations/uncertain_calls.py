@@ -11,8 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Membership
 from conversations.models import Message, ToolCall
-from conversations.realtime import message_event, publish
-from conversations.services import ApprovalAlreadyDecided, ApprovalNotFound
+from conversations.services import ApprovalAlreadyDecided, ApprovalNotFound, reply_resume
 
 
 def tool_call_in_conversation(*, conversation_id: int, pk: int) -> ToolCall:
@@ -28,7 +27,6 @@ def tool_call_resolve(*, tool_call: ToolCall, user: AbstractBaseUser, ran: bool)
     without calling again) or run it again (one deliberate call, with the same idempotency key).
     Decided once, by the conversation's owner only (anyone else: ``ApprovalNotFound``, as for an
     approval); the turn is queued again on commit."""
-    from conversations.tasks import generate_reply
 
     locked = (
         ToolCall.objects.select_for_update(of=("self",))
@@ -54,9 +52,5 @@ def tool_call_resolve(*, tool_call: ToolCall, user: AbstractBaseUser, ran: bool)
     locked.resolved_by = user
     locked.resolved_at = timezone.now()
     locked.save(update_fields=["resolution", "resolved_by", "resolved_at"])
-    reply.status = Message.Status.PENDING
-    reply.save(update_fields=["status", "updated_at"])
-    conversation_id, reply_id = reply.conversation_id, reply.pk
-    transaction.on_commit(lambda: publish(conversation_id, message_event(message_id=reply_id)))
-    transaction.on_commit(lambda: generate_reply.delay(reply_id))
+    reply_resume(reply=reply)
     return locked
