@@ -2,7 +2,12 @@
 already checked the allowlist, the arguments and the permission gate, as for any tool; this
 adds what is particular to MCP: the server must be usable by the account and up, within its
 rate limit, each call is recorded (duration, outcome), a call already completed under the same
-idempotency key is answered from its record, and every failure is a tool error."""
+idempotency key is answered from its record, and every failure is a tool error.
+
+What a call does to the world (which decides what a resumed turn may do with a call whose worker
+died mid-call) is told per tool: one the server annotates read-only and an admin left ungated
+changes nothing, so it is simply asked again; any other may have acted on the server's system,
+so it is never repeated without its owner saying so."""
 
 from __future__ import annotations
 
@@ -19,8 +24,9 @@ from agents.mcp import client
 from agents.mcp.models import McpCall, McpServer, McpTool
 from agents.mcp.selectors import mcp_server_usable
 from agents.mcp.services import MCP_HANDLER, mcp_server_mark_unhealthy
+from agents.models import Tool
 from agents.tools.builtin import OutcomeUnknown, ToolFailed
-from agents.tools.registry import ToolContext, register
+from agents.tools.registry import Effects, ToolContext, register
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +63,14 @@ def _sent_but_unanswered(mcp_tool: McpTool, message: str) -> ToolFailed:
     return ToolFailed(message) if mcp_tool.read_only else OutcomeUnknown(message)
 
 
-@register(MCP_HANDLER)
+def mcp_tool_effects(tool: Tool) -> str:
+    """READ_ONLY for a tool its server annotates read-only (a gated tool never gets here: the
+    toolbox takes every tool that acts on a live system as EXTERNAL); EXTERNAL for any other."""
+    annotations = McpTool.objects.filter(tool_id=tool.pk).values_list("annotations", flat=True).first()
+    return Effects.READ_ONLY if (annotations or {}).get("readOnlyHint") else Effects.EXTERNAL
+
+
+@register(MCP_HANDLER, effects=mcp_tool_effects)
 def mcp_tool_call(ctx: ToolContext, **arguments: Any) -> dict[str, Any]:
     mcp_tool = McpTool.objects.select_related("server", "tool").filter(tool__slug=ctx.tool_slug).first()
     if mcp_tool is None:

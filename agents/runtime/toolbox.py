@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,10 +46,26 @@ def tool_spec(tool: Tool) -> dict:
     }
 
 
-def specs_for(agent: AgentInstance, targets: list[AgentInstance]) -> list[dict]:
+def specs_for(
+    agent: AgentInstance, targets: list[AgentInstance], tools: Iterable[Tool] | None = None
+) -> list[dict]:
+    """The agent's tools and hand-offs as the model is offered them. ``tools``: the agent's tools
+    already loaded with ``select_related("mcp__server")`` (the turn engine loads them once per
+    turn), filtered here the way the query below filters them."""
     # Tools of an MCP server that is down or disabled are withheld until it recovers.
-    offered = agent.tools.exclude(mcp__server__health="unhealthy").exclude(mcp__server__enabled=False)
-    return [tool_spec(t) for t in offered.exclude(mcp__listed=False)] + [transfer_spec(t) for t in targets]
+    if tools is None:
+        offered = agent.tools.exclude(mcp__server__health="unhealthy").exclude(mcp__server__enabled=False)
+        listed = list(offered.exclude(mcp__listed=False))
+    else:
+        listed = [t for t in tools if _offered(t)]
+    return [tool_spec(t) for t in listed] + [transfer_spec(t) for t in targets]
+
+
+def _offered(tool: Tool) -> bool:
+    mcp = getattr(tool, "mcp", None)  # None for a tool of our own (no MCP row)
+    if mcp is None:
+        return True
+    return mcp.listed and mcp.server.is_available
 
 
 @dataclass(frozen=True)
@@ -81,7 +98,7 @@ def effects_of(tool: Tool) -> str:
     whatever its handler says; otherwise the handler's own declaration."""
     if tool.acts_on_live_system:
         return Effects.EXTERNAL
-    return handler_effects(tool.handler)
+    return handler_effects(tool.handler, tool)
 
 
 def rerun_is_safe(tool: Tool) -> bool:

@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 ToolHandler = Callable[..., dict[str, Any]]
+# A handler that serves many tools (the MCP one) may tell each tool's effects apart: given the
+# registry Tool row, it returns that tool's ``Effects``.
+EffectsOf = Callable[[Any], str]
 
 _handlers: dict[str, ToolHandler] = {}
-_effects: dict[str, str] = {}
+_effects: dict[str, str | EffectsOf] = {}
 
 
 class Effects:
@@ -23,7 +26,9 @@ class Effects:
       ``idempotency_key`` up, so running it again finds what the first run did and repeats nothing.
     - EXTERNAL: it acts on another system (HTTP, MCP). A call still ``running`` after a crash may or
       may not have acted: it is never repeated without a person saying so. Handlers that declare
-      nothing are taken to be EXTERNAL, the one assumption that cannot run an action twice.
+      nothing are taken to be EXTERNAL, the one assumption that cannot run an action twice. (The
+      MCP handler tells its tools apart: one its server annotates read-only, and not gated, is
+      READ_ONLY.)
     """
 
     READ_ONLY = "read_only"
@@ -47,7 +52,9 @@ class ToolContext:
     tool_slug: str = ""
 
 
-def register(name: str, *, effects: str = Effects.EXTERNAL) -> Callable[[ToolHandler], ToolHandler]:
+def register(
+    name: str, *, effects: str | EffectsOf = Effects.EXTERNAL
+) -> Callable[[ToolHandler], ToolHandler]:
     def decorator(func: ToolHandler) -> ToolHandler:
         _handlers[name] = func
         _effects[name] = effects
@@ -70,7 +77,11 @@ def get_handler(name: str) -> ToolHandler:
         raise LookupError(f"no tool handler named {name!r}") from None
 
 
-def handler_effects(name: str) -> str:
-    """The declared ``Effects`` of a handler (EXTERNAL when it declared none, or is unknown)."""
+def handler_effects(name: str, tool: Any = None) -> str:
+    """The declared ``Effects`` of a handler (EXTERNAL when it declared none, or is unknown), for
+    ``tool`` when the handler tells its tools apart (EXTERNAL when no tool is given)."""
     handler_names()
-    return _effects.get(name, Effects.EXTERNAL)
+    declared = _effects.get(name, Effects.EXTERNAL)
+    if callable(declared):
+        return declared(tool) if tool is not None else Effects.EXTERNAL
+    return declared

@@ -12,6 +12,7 @@ from agents.mcp.services import (
     mcp_server_create,
     mcp_server_discover,
     mcp_servers_check_health,
+    mcp_tool_set_gate,
 )
 from agents.models import AgentInstance, AgentTemplate
 from agents.runtime import toolbox
@@ -158,6 +159,18 @@ def test_a_call_repeated_under_its_key_is_answered_from_its_record(account, regi
     again = toolbox.run_tool(refund, {"order": "B-2", "amount": 3.0}, ctx)
     assert first == again == (True, {"result": "refunded 3.00 on B-2"})
     assert len(mcp.calls_of("refund_order")) == 1
+
+
+def test_only_a_read_only_ungated_tool_is_asked_again_after_its_worker_died(registered):
+    """What a resumed turn may do with a call whose worker died mid-call: ask a read-only tool
+    again; hold any other at "may or may not have run" (tests/faults/test_mcp_worker_kill.py)."""
+    status = McpTool.objects.select_related("tool").get(server=registered, name="order_status")
+    refund = McpTool.objects.select_related("tool").get(server=registered, name="refund_order")
+    assert toolbox.rerun_is_safe(status.tool) and not toolbox.rerun_is_safe(refund.tool)
+    # An admin's gate makes a call external whatever the server says...
+    assert not toolbox.rerun_is_safe(mcp_tool_set_gate(mcp_tool=status, acts_on_live_system=True).tool)
+    # ...and lifting the gate of a tool the server did not call read-only does not make it so.
+    assert not toolbox.rerun_is_safe(mcp_tool_set_gate(mcp_tool=refund, acts_on_live_system=False).tool)
 
 
 def test_a_tool_error_is_returned_to_the_agent_and_the_turn_goes_on(
