@@ -216,13 +216,16 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-# One scan re-sends every kind of orphaned durable work (replies, run tasks, ladder phases):
-# as often as the more frequent of the two intervals that used to have a scan each.
+# One scan re-sends every kind of orphaned durable work (replies, run tasks, ladder phases,
+# evaluation runs): a query or two per kind, on indexed status columns, so it can run often. A
+# dead worker's work is taken over within its lease (20 s, below) plus this interval: about
+# half a minute.
+# Unset, the smaller of the two intervals that used to have a scan each (their old names).
 RECOVERY_INTERVAL_SECONDS = env_float(
     "RECOVERY_INTERVAL_SECONDS",
     min(
-        env_float("REPLY_RECOVERY_INTERVAL_SECONDS", 30.0),
-        env_float("ESCALATION_RECOVERY_INTERVAL_SECONDS", 30.0),
+        env_float("REPLY_RECOVERY_INTERVAL_SECONDS", 10.0),
+        env_float("ESCALATION_RECOVERY_INTERVAL_SECONDS", 10.0),
     ),
 )
 CELERY_BEAT_SCHEDULE = {
@@ -277,8 +280,11 @@ CHAT_MESSAGE_MAX_CHARS = env_int("CHAT_MESSAGE_MAX_CHARS", 8000)
 # Tokens are coalesced into frames: one channel message per flush, not per token.
 STREAM_FLUSH_SECONDS = env_float("STREAM_FLUSH_SECONDS", 0.05)
 STREAM_FLUSH_CHARS = env_int("STREAM_FLUSH_CHARS", 400)
-# A reply whose worker stopped renewing its lease for this long is recovered.
-REPLY_LEASE_SECONDS = env_float("REPLY_LEASE_SECONDS", 90.0)
+# A reply whose worker stopped renewing its lease for this long is recovered. Every lease is
+# renewed by a heartbeat every third of its length while the attempt runs (also while the model
+# is slow to its first token or a tool call is long), so it only has to outlast a dead worker's
+# last renewal, not the work: short, so recovery is quick.
+REPLY_LEASE_SECONDS = env_float("REPLY_LEASE_SECONDS", 20.0)
 REPLY_MAX_ATTEMPTS = env_int("REPLY_MAX_ATTEMPTS", 2)
 
 # --- Rollout ----------------------------------------------------------------------------
@@ -293,7 +299,7 @@ ORCHESTRATION_TASK_MAX_ATTEMPTS = env_int("ORCHESTRATION_TASK_MAX_ATTEMPTS", 3)
 ORCHESTRATION_TASK_TIMEOUT_SECONDS = env_float("ORCHESTRATION_TASK_TIMEOUT_SECONDS", 120.0)
 ORCHESTRATION_RETRY_BACKOFF_SECONDS = env_float("ORCHESTRATION_RETRY_BACKOFF_SECONDS", 1.0)
 # A running task whose worker stopped renewing its lease this long is run again.
-ORCHESTRATION_LEASE_SECONDS = env_float("ORCHESTRATION_LEASE_SECONDS", 60.0)
+ORCHESTRATION_LEASE_SECONDS = env_float("ORCHESTRATION_LEASE_SECONDS", 20.0)
 ORCHESTRATION_DEFAULT_TASK_SECONDS = env_float("ORCHESTRATION_DEFAULT_TASK_SECONDS", 10.0)
 ORCHESTRATION_MAX_TASKS = env_int("ORCHESTRATION_MAX_TASKS", 20)
 
@@ -445,7 +451,7 @@ HEALTHZ_TOKEN = os.environ.get("HEALTHZ_TOKEN", "")
 # --- Escalations ----------------------------------------------------------------------
 
 # A ladder phase whose worker stopped renewing its lease this long is run again.
-ESCALATION_PHASE_LEASE_SECONDS = env_float("ESCALATION_PHASE_LEASE_SECONDS", 180.0)
+ESCALATION_PHASE_LEASE_SECONDS = env_float("ESCALATION_PHASE_LEASE_SECONDS", 20.0)
 ESCALATION_PHASE_MAX_ATTEMPTS = env_int("ESCALATION_PHASE_MAX_ATTEMPTS", 3)
 
 # --- Evaluation runs --------------------------------------------------------------------
@@ -453,7 +459,7 @@ ESCALATION_PHASE_MAX_ATTEMPTS = env_int("ESCALATION_PHASE_MAX_ATTEMPTS", 3)
 # A run executes its cases in batches of about this many seconds, each under a lease; a run
 # whose worker stopped renewing the lease this long is resumed at its first unfinished case.
 EVALUATION_BATCH_SECONDS = env_float("EVALUATION_BATCH_SECONDS", 20.0)
-EVALUATION_LEASE_SECONDS = env_float("EVALUATION_LEASE_SECONDS", 120.0)
+EVALUATION_LEASE_SECONDS = env_float("EVALUATION_LEASE_SECONDS", 20.0)
 
 LOGGING = {
     "version": 1,

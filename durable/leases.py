@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connections
+from django.db import DatabaseError, connections
 from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
@@ -134,10 +134,16 @@ class Heartbeat(threading.Thread):
     """Renews a lease while its attempt runs, also when nothing else happens (a model slow
     to its first token, a long tool call), so recovery only takes work whose worker died.
 
+    It renews every third of the lease, so a lease can be short (recovery waits for it to pass
+    after a worker dies) and still survive a renewal or two that the database was too slow or
+    too far away to take: a failed renewal is tried again at the next turn, and only a database
+    gone for longer than two thirds of a lease lets the lease run out (the attempt's own writes
+    fail then too, and recovery resumes the work from its checkpoint).
+
     ``lost`` turns true, and the heartbeat ends, once the work is no longer the attempt's
     (``owned`` matches nothing: cancelled, finished, taken over); a loop may read it to stop.
     With ``poll_seconds`` that is noticed within that time instead of at the next renewal.
-    It never raises into the attempt: if the database fails, the lease just runs out.
+    It never raises into the attempt.
     """
 
     def __init__(
@@ -156,12 +162,19 @@ class Heartbeat(threading.Thread):
         renewed = time.monotonic()
         try:
             while not self._done.wait(wait):
-                # Half a wait of slack: a wait that returns a hair early still renews.
-                if time.monotonic() - renewed + wait / 2 >= interval:
-                    alive = renew(self.owned, terms=self.terms)
-                    renewed = time.monotonic()
-                else:
-                    alive = self.owned.exists()
+                try:
+                    # Half a wait of slack: a wait that returns a hair early still renews.
+                    if time.monotonic() - renewed + wait / 2 >= interval:
+                        alive = renew(self.owned, terms=self.terms)
+                        renewed = time.monotonic()
+                    else:
+                        alive = self.owned.exists()
+                except DatabaseError as error:
+                    logger.warning(
+                        "heartbeat %s could not reach the database; trying again: %s", self.name, error
+                    )
+                    connections.close_all()  # a broken connection is opened afresh next turn
+                    continue
                 if not alive:
                     self.lost = True
                     return

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.db import connections
 
+import durable
 from agents.catalog.install import tools_install
 from agents.models import AgentInstance, AgentTemplate, LiveSystemConnection
 from conversations.models import Approval, Message, ToolCall
-from conversations.services import conversation_start
+from conversations.services import approval_decide, conversation_start
 from tests.support.live import http_client, wait_for
 
 ACTION = '{"method": "POST", "path": "/services/billing/restart", "body": {"reason": "stuck"}}'
@@ -187,3 +190,39 @@ def test_a_live_call_that_never_answers_stops_the_turn_and_it_ran_goes_on_withou
         assert reply.content.endswith("The billing service was restarted.")
         assert call.status == "completed" and call.result["confirmed_by_user"] is True
         assert len(system.requests) == 1  # "it ran": the turn went on without a second call
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tool_call_longer_than_the_lease_is_not_taken_over_while_its_worker_lives(
+    eager_tasks, account, member, client, settings
+):
+    settings.REPLY_LEASE_SECONDS = 0.6  # renewed every 0.2 s by the heartbeat
+    with LiveSystem(delay=2) as system:  # the call takes more than three leases
+        conversation = _operator_conversation(account, member, system.url)
+        client.force_login(member)
+        client.post(f"/chat/{conversation.pk}/messages/", data={"message": SCRIPT}, HTTP_HX_REQUEST="true")
+        approval = Approval.objects.get(conversation=conversation)
+
+        def work() -> None:  # the worker: the approved turn runs here, through the long call
+            try:
+                approval_decide(approval=approval, user=member, approve=True)
+            finally:
+                connections.close_all()
+
+        worker = threading.Thread(target=work)
+        worker.start()
+        assert system.received.wait(10), "the live system was never called"
+        time.sleep(1.2)  # two leases into the call, with nothing written meanwhile
+        reply = Message.objects.get(conversation=conversation, role="assistant")
+        attempts = reply.attempts
+        assert reply.status == "streaming"
+        assert durable.lease_state(reply) == durable.LeaseState.LIVE
+        assert durable.recover("reply") == []  # its worker lives: not an orphan
+        worker.join(timeout=30)
+
+        reply.refresh_from_db()
+        assert reply.status == "complete", reply.error
+        assert reply.content.endswith("The billing service was restarted.")
+        assert (reply.attempts, reply.interruptions) == (attempts, 0)
+        assert ToolCall.objects.get().status == "completed"
+        assert len(system.requests) == 1
