@@ -26,7 +26,9 @@ def run_phase(escalation_id: int, phase: str) -> None:
     phase_run(escalation_id=escalation_id, phase=phase)
 
 
-@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+# RecoveredTask: queued while Redis is down, the collection is sent by the recovery scan instead
+# (``consultation_orphans``: a consultation whose run finished and nobody collected it).
+@shared_task(base=RecoveredTask, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def collect_consultation(escalation_id: int) -> None:
     consultation_collect(escalation_id=escalation_id)
 
