@@ -21,6 +21,11 @@ class McpServerIn(Schema):
     url: str | None = Field(
         None, description="The streamable HTTP endpoint, e.g. https://mcp.example.com/mcp."
     )
+    transport: str | None = Field(
+        None,
+        description="streamable_http, the only one an account may use (a local command, stdio, is "
+        "registered by staff in the admin: a 400 naming this field).",
+    )
     credential: str | None = Field(
         None,
         description="Sent as a bearer token; stored encrypted and never returned.",

@@ -20,8 +20,8 @@ logger = logging.getLogger(__name__)
 MCP_HANDLER = "mcp"
 # Fields an account admin (or staff, for global servers) may set through the API and page.
 EDITABLE_FIELDS = (
-    "slug", "name", "url", "stateful", "timeout_seconds", "max_calls_per_minute", "max_result_chars",
-    "enabled",
+    "slug", "name", "transport", "url", "stateful", "timeout_seconds", "max_calls_per_minute",
+    "max_result_chars", "enabled",
 )  # fmt: skip
 
 
@@ -51,7 +51,8 @@ def _apply(*, server: McpServer, data: dict) -> None:
 
 
 def mcp_server_create(*, account: Account, data: dict) -> McpServer:
-    """Register a streamable HTTP server for ``account`` (stdio is for staff, in admin)."""
+    """Register a streamable HTTP server for ``account``. A local command (stdio) is for staff,
+    in admin: asked for here, it is refused by the model's rule, naming ``transport``."""
     server = McpServer(account=account, transport=McpServer.Transport.STREAMABLE_HTTP)
     _apply(server=server, data=data)
     server.save()

@@ -71,6 +71,8 @@ def mcp_server_register(request: HttpRequest) -> HttpResponse:
         "name": request.POST.get("name", "").strip(),
         "url": request.POST.get("url", "").strip(),
         "stateful": request.POST.get("stateful") == "on",
+        # The form offers streamable HTTP only; a posted local command (stdio) is refused by name.
+        "transport": request.POST.get("transport", "").strip() or McpServer.Transport.STREAMABLE_HTTP,
     }
     credential = request.POST.get("credential", "")
     try:

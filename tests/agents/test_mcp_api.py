@@ -170,4 +170,6 @@ def test_an_account_cannot_register_a_local_command(admin_api):
     response = admin_api.post(
         SERVERS, {"slug": "x", "name": "X", "url": "http://a.example/mcp", "transport": "stdio"}
     )
-    assert response.status_code == 400  # not a field of the API: stdio is for staff, in admin
+    assert response.status_code == 400  # stdio is for staff, in admin
+    assert "Only staff" in " ".join(response.json()["errors"]["transport"])
+    assert not McpServer.objects.exists()
