@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Count, QuerySet
@@ -29,9 +30,16 @@ def agents_active_for_account(*, account_id: int) -> QuerySet[AgentInstance]:
 def routing_profiles_for_account(*, account: Account) -> list:
     """The account's active agents as the router sees them (agents with no routing
     examples, like the general assistant, are not routed to)."""
-    routable = [
-        a for a in agents_active_for_account(account_id=account.pk).order_by("slug") if a.routing_examples
-    ]
+    return routing_profiles(agents_active_for_account(account_id=account.pk))
+
+
+def routing_profiles(agents: Iterable[AgentInstance]) -> list:
+    """``routing_profiles_for_account`` over agents already loaded (the turn engine's catalog):
+    the active ones with routing examples, by slug."""
+    routable = sorted(
+        (a for a in agents if a.status == AgentInstance.Status.ACTIVE and a.routing_examples),
+        key=lambda a: a.slug,
+    )
     if not routable:
         return []
     from agents.routing.router import AgentProfile

@@ -114,10 +114,9 @@ def reply_queue_advance(*, conversation_id: int) -> Message | None:
     from conversations.tasks import generate_reply
 
     replies = Message.objects.filter(conversation_id=conversation_id, role=Message.Role.ASSISTANT)
-    if replies.filter(status__in=Message.RUNNING).exists():
-        return None
+    # The queue first: it is usually empty, and then this is the only read.
     head = replies.filter(status=Status.QUEUED).order_by("created_at", "id").first()
-    if head is None:
+    if head is None or replies.filter(status__in=Message.RUNNING).exists():
         return None
     if not replies.filter(pk=head.pk, status=Status.QUEUED).update(
         status=Status.PENDING, updated_at=timezone.now()

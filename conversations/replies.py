@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
@@ -148,7 +148,7 @@ class _Writer:
             # row holds exactly self.text while this attempt owns it (the claim cut it to that).
             fields.update(content=Concat(F("content"), Value(piece)), frames=self.seq + 1)
         fields.setdefault("updated_at", timezone.now())
-        if not self._owned().update(**fields):
+        if not self._write(fields):
             return False
         if not piece:
             return True
@@ -159,6 +159,20 @@ class _Writer:
         conversation_id = self.reply.conversation_id
         transaction.on_commit(lambda: publish(conversation_id, event))
         return True
+
+    def _write(self, fields: dict[str, object]) -> int:
+        """The conditional update of the reply. A frame written on its own (between checkpoints)
+        is committed on PostgreSQL without waiting for its WAL flush (``synchronous_commit``
+        off for that transaction only): it is visible at once, and nothing depends on it
+        surviving a database crash, since a resumed attempt cuts the text back to the last
+        checkpoint anyway, and the next checkpoint's (synchronous) commit flushes it with
+        everything before it. Checkpoints, claims and final statuses keep synchronous commits."""
+        if connection.vendor != "postgresql" or connection.in_atomic_block:
+            return self._owned().update(**fields)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            return self._owned().update(**fields)
 
     def _owned(self):
         return Message.objects.filter(

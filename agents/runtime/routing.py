@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from agents.models import AgentInstance
@@ -11,6 +12,7 @@ from agents.runtime import wording
 from agents.selectors import (
     agent_default_for_account,
     agents_active_for_account,
+    routing_profiles,
     routing_profiles_for_account,
 )
 
@@ -56,14 +58,25 @@ def _named_agent(text: str, agents: dict[str, AgentInstance]) -> AgentInstance |
 
 
 def route_message(
-    *, account, current: AgentInstance | None, text: str, is_first: bool, routed: bool = True
+    *,
+    account,
+    current: AgentInstance | None,
+    text: str,
+    is_first: bool,
+    routed: bool = True,
+    catalog: Iterable[AgentInstance] | None = None,
 ) -> Routing:
     """Who answers this message. Out of scope (small talk, off-topic, gibberish) is answered by the
     system itself on every arm whenever the account has a routing catalog to judge scope by; a
     request for a person never is, so it reaches the operators. A routed conversation's first
-    message that the router is unsure of gets a clarifying question instead of a guess."""
-    profiles = routing_profiles_for_account(account=account)
-    agents = {a.slug: a for a in agents_active_for_account(account_id=account.pk)}
+    message that the router is unsure of gets a clarifying question instead of a guess.
+    ``catalog``: the account's agents when the caller has loaded them already (the turn engine
+    does, once per turn), so routing reads none again."""
+    if catalog is None:
+        catalog = agents_active_for_account(account_id=account.pk)
+    active = [a for a in catalog if a.status == AgentInstance.Status.ACTIVE]
+    profiles = routing_profiles(active)
+    agents = {a.slug: a for a in active}
     decision = None
     if profiles:
         from agents.routing.router import router_for_profiles

@@ -24,10 +24,11 @@ from typing import Protocol
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from agents.llm.gateway import ChatStream, StreamResult
-from agents.models import AgentInstance
+from agents.models import AgentInstance, Tool
 from agents.runtime import guards, toolbox, wording
 from agents.runtime.routing import route_message
 from conversations.models import (
@@ -100,10 +101,13 @@ class TurnRunner(ToolCallSteps):
         # A first attempt's turn is inserted with its first checkpoint, not before.
         self.turn = turn or Turn(reply=reply, conversation=self.conversation, state={})
         self.state: dict = self.turn.state or {}
+        # The account's agent catalog, read once per turn: routing, each step's tool specs and
+        # hand-off targets, and tool dispatch all use it (an MCP server's health too: a server
+        # that goes down mid-turn has its tools withheld from the next turn on).
         self.agents = {
             a.slug: a
             for a in AgentInstance.objects.filter(account_id=self.conversation.account_id).prefetch_related(
-                "tools", "handoff_targets"
+                Prefetch("tools", queryset=Tool.objects.select_related("mcp__server")), "handoff_targets"
             )
         }
 
@@ -116,7 +120,9 @@ class TurnRunner(ToolCallSteps):
         interrupted step wrote. Frames and notifications go out after the commit: a socket
         that re-syncs from the database never misses what it was sent. ``reply_fields`` go
         into the same update of the reply (the final status, with the last step)."""
-        with transaction.atomic():
+        # Inside reply_generate's final transaction no savepoint is needed: a failure here
+        # fails (rolls back) that whole transaction anyway.
+        with transaction.atomic(savepoint=False):
             if not self.writer.flush(updated_at=timezone.now(), **{**self._reply_fields, **reply_fields}):
                 raise Superseded
             self.state["text_len"] = len(self.writer.text)
@@ -176,6 +182,7 @@ class TurnRunner(ToolCallSteps):
             text=self.reply.reply_to.content,
             is_first=is_first,
             routed=conversation.routed,
+            catalog=self.agents.values(),
         )
         self.state.update(
             routed=True, agent=routing.agent.slug if routing.agent else None, steps={}, edges=[],
@@ -231,7 +238,7 @@ class TurnRunner(ToolCallSteps):
             messages=self._messages_for(agent),
             account_id=self.conversation.account_id,
             model=agent.model or None,
-            tools=toolbox.specs_for(agent, targets),
+            tools=toolbox.specs_for(agent, targets, agent.tools.all()),
             metadata={"agent": agent.slug, "agent_step": steps[agent.slug]},
         )
         for text in stream:
