@@ -247,8 +247,11 @@ def compose_answer_from_results(results: list[dict]) -> str:
     used = [r for r in results if r["score"] >= best - ANSWER_MARGIN][:MAX_SENTENCES]
     sentences = [r["text"] for r in used]
     # A paragraph's lead sentence names the topic; the specifics (numbers, names, steps) follow it.
+    # The best sentence's next one also joins when it is relevant on its own (one of the results):
+    # "Unsuccessful changes automatically create a problem record" after the close codes.
     detail = results[0].get("detail") or ""
-    if results[0].get("lead") and detail and detail not in sentences:
+    continues = any(r["text"] == detail for r in results[1:])
+    if (results[0].get("lead") or continues) and detail and detail not in sentences:
         sentences.insert(1, detail)
     body = " ".join(sentences[:MAX_SENTENCES])
     sources: dict[str, str] = {}

@@ -43,6 +43,17 @@ def _knowledge_covers(account, text: str) -> bool:
     return bool(search(account_id=account.pk, query=text, limit=1))
 
 
+def _knowledge_answers(account, text: str, agent_slug: str) -> bool:
+    """A question ("What is the REST API rate limit?") that the likeliest agent's knowledge base
+    answers needs no clarifying question: the answer does not depend on which agent gives it. A
+    request ("We need help with our SSO setup") still gets one."""
+    from agents.knowledge.retrieval import search
+
+    if not text.rstrip().endswith("?"):
+        return False
+    return bool(search(account_id=account.pk, query=text, limit=1, agent_slug=agent_slug))
+
+
 def _named_agent(text: str, agents: dict[str, AgentInstance]) -> AgentInstance | None:
     """The agent a short reply names ("Sales", "the solution architect please"), as an answer to a
     clarifying question."""
@@ -118,7 +129,11 @@ def route_message(
         named = _named_agent(text, agents)
         if named is not None:
             return Routing(agent=named, diagnostics={"outcome": "named", "agent": named.slug})
-        if decision.confidence < account.routing_clarify_below and not scope.asks_for_person(text):
+        if (
+            decision.confidence < account.routing_clarify_below
+            and not scope.asks_for_person(text)
+            and not _knowledge_answers(account, text, decision.agent)
+        ):
             options = [agents[slug].name for slug in decision.likeliest(2) if slug in agents]
             return Routing(
                 agent=None,

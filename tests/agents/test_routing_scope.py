@@ -140,6 +140,43 @@ def test_an_unsure_first_message_gets_a_clarifying_question_with_the_two_likelie
 
 
 @pytest.mark.django_db
+def test_an_unsure_question_the_knowledge_base_answers_is_routed_not_clarified(router):
+    from accounts.models import Account
+    from agents.catalog.install import catalog_install_demo
+    from agents.runtime.routing import route_message
+    from agents.services import knowledge_articles_load
+
+    account = Account.objects.create(slug="unsure-kb", name="Unsure KB", routing_clarify_below=1.01)
+    catalog_install_demo(account=account)
+    question = "What is the REST API rate limit?"
+    # Without articles the unsure question gets the clarifying question.
+    assert route_message(account=account, current=None, text=question, is_first=True).agent is None
+    knowledge_articles_load(account=account)
+    routed = route_message(account=account, current=None, text=question, is_first=True)
+    assert routed.reply is None and routed.agent is not None
+    assert routed.agent.slug == router.route(question).agent
+    # A request (not a question) still gets one, even though the articles cover SSO.
+    request = route_message(
+        account=account, current=None, text="We need help with our SSO setup", is_first=True
+    )
+    assert request.agent is None and request.diagnostics["outcome"] == "clarify"
+
+
+def test_the_answer_adds_the_next_sentence_when_it_is_relevant_on_its_own():
+    from agents.knowledge.retrieval import compose_answer_from_results
+
+    close = {"title": "Change", "text": "The owner sets the Close code.", "score": 0.84, "lead": False,
+             "detail": "Unsuccessful changes create a problem record.", "url": "/k/2/"}  # fmt: skip
+    problem = {"title": "Change", "text": "Unsuccessful changes create a problem record.", "score": 0.66,
+               "lead": False, "detail": "", "url": "/k/2/"}  # fmt: skip
+    other = {**problem, "text": "Problems link to changes.", "score": 0.65}
+    answer = compose_answer_from_results([close, problem])
+    assert answer.startswith("The owner sets the Close code. Unsuccessful changes create a problem record.")
+    # A next sentence that is not itself among the results stays out (the best one is not a lead).
+    assert compose_answer_from_results([close, other]).startswith("The owner sets the Close code.\n\n")
+
+
+@pytest.mark.django_db
 def test_small_talk_is_answered_with_what_the_agents_do_but_a_request_for_a_person_is_not(router):
     from accounts.models import Account
     from agents.catalog.install import catalog_install_demo
