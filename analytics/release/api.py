@@ -21,7 +21,7 @@ router = Router(tags=["readiness"])
 class CheckOut(Schema):
     key: str
     label: str
-    status: str  # pass | warn | fail
+    status: str  # pass | warn | fail | n/a (left out of the total)
     evidence: str
 
 
@@ -33,7 +33,8 @@ class ReadinessOut(Schema):
     score: int
     status: str  # PRODUCTION_READY | PARTIALLY_READY | NEEDS_ATTENTION | NOT_READY
     passed: int
-    total: int
+    total: int  # applicable checks
+    not_applicable: int
     checks: list[CheckOut]
 
 

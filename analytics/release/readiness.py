@@ -1,6 +1,8 @@
 """The readiness report of an account: is it ready to serve more users with the multi-agent system?
 
-Each check returns pass, warn or fail with its evidence. Score = checks passed / checks x 100;
+Each check returns pass, warn or fail with its evidence, or n/a when it does not apply where the app
+runs (check --deploy on a development server with DEBUG on): n/a checks say why and are left out
+of the total. Score = checks passed / applicable checks x 100;
 the status bands are the agent-manager guide's: 90-100 PRODUCTION_READY, 70-89 PARTIALLY_READY,
 below 70 NOT_READY when any check failed and NEEDS_ATTENTION when only warnings held it back.
 A report is kept (``ReadinessReport``) so the rollout gate "readiness" reads the evidence the admin
@@ -35,7 +37,7 @@ from analytics.selectors.alerts import critical_alerts_open
 from analytics.services import _admin_emails
 from rollout.gates import Gate, GateContext, GateResult, gate_register
 
-PASS, WARN, FAIL = "pass", "warn", "fail"
+PASS, WARN, FAIL, NA = "pass", "warn", "fail", "n/a"
 Status = ReadinessReport.Status
 
 MIN_PASS_RATE = 0.95
@@ -51,7 +53,7 @@ PROBE_PROMPT = "Readiness check: reply with the single word ok."
 class CheckResult:
     key: str
     label: str
-    status: str  # pass | warn | fail
+    status: str  # pass | warn | fail | n/a
     evidence: str
 
     def as_dict(self) -> dict:
@@ -59,10 +61,12 @@ class CheckResult:
 
 
 def readiness_score(results: list[CheckResult]) -> int:
-    """Checks passed / checks x 100, rounded down (so 89.9 is 89, not ready)."""
-    if not results:
+    """Checks passed / applicable checks x 100, rounded down (so 89.9 is 89, not ready); a check
+    that is n/a counts neither way."""
+    applicable = [r for r in results if r.status != NA]
+    if not applicable:
         return 0
-    return sum(r.status == PASS for r in results) * 100 // len(results)
+    return sum(r.status == PASS for r in applicable) * 100 // len(applicable)
 
 
 def readiness_status(*, score: int, results: list[CheckResult]) -> str:
@@ -232,7 +236,11 @@ def check_critical_alerts(account: Account) -> CheckResult:
 def check_deploy_settings(account: Account) -> CheckResult:
     key, label = "deploy_settings", "Deployment settings sound (check --deploy)"
     if settings.DEBUG:
-        return CheckResult(key, label, WARN, "DEBUG is on (a development server): turn it off in production.")
+        return CheckResult(
+            key, label, NA,
+            "Not applicable: DEBUG is on, so this is a development server and check --deploy judges "
+            "production settings. Run the report with DEBUG off where users are served.",
+        )  # fmt: skip
     messages = [
         m
         for m in system_checks.run_checks(include_deployment_checks=True)
@@ -250,6 +258,20 @@ def check_emails(account: Account) -> CheckResult:
     if not recipients:
         return CheckResult(key, label, FAIL, "No admin of the account has an email address.")
     backend = settings.EMAIL_BACKEND.rsplit(".", 2)[-2]
+    if backend == "filebased" and settings.DEBUG:
+        # On a development server, mail written to files is how it is delivered (README: one file
+        # each under var/mail/): deliverable when the directory can be written.
+        try:
+            connection = get_connection()
+            connection.open()
+            connection.close()
+        except Exception as exc:
+            return CheckResult(key, label, FAIL, f"Cannot write mail to {settings.EMAIL_FILE_PATH}: {exc}")
+        return CheckResult(
+            key, label, PASS,
+            f"DEBUG is on: mail for {len(recipients)} admin address(es) is written to "
+            f"{settings.EMAIL_FILE_PATH}, one file each (writable). Use SMTP in production.",
+        )  # fmt: skip
     if backend != "smtp":
         where = {"filebased": f"written to {settings.EMAIL_FILE_PATH}", "console": "printed to the console"}
         return CheckResult(
@@ -361,7 +383,8 @@ def readiness_as_json(report: ReadinessReport) -> dict:
         "score": report.score,
         "status": report.status,
         "passed": sum(c["status"] == PASS for c in report.checks),
-        "total": len(report.checks),
+        "total": sum(c["status"] != NA for c in report.checks),
+        "not_applicable": sum(c["status"] == NA for c in report.checks),
         "checks": report.checks,
     }
 
@@ -371,12 +394,15 @@ def readiness_as_markdown(report: ReadinessReport) -> str:
         return str(text).replace("|", "\\|").replace("\n", " ")
 
     passed = sum(c["status"] == PASS for c in report.checks)
+    not_applicable = sum(c["status"] == NA for c in report.checks)
+    applicable = len(report.checks) - not_applicable
     by = report.created_by.get_username() if report.created_by else "system"
     lines = [
         f"# Readiness report: {report.account.name}",
         "",
         f"- Status: **{report.status}**",
-        f"- Score: {report.score} ({passed} of {len(report.checks)} checks passed)",
+        f"- Score: {report.score} ({passed} of {applicable} applicable checks passed"
+        + (f"; {not_applicable} not applicable)" if not_applicable else ")"),
         f"- Run: {report.created_at:%Y-%m-%d %H:%M} UTC by {by} ({report.get_source_display()})",
         "",
         "| Check | Status | Evidence |",
@@ -409,7 +435,7 @@ def readiness_gate(context: GateContext) -> GateResult:
             f"The latest report is {age_hours:.0f} h old (at most {max_age_hours:g} h): run it again.",
         )  # fmt: skip
     if report.status != Status.PRODUCTION_READY:
-        failing = [c["label"] for c in report.checks if c["status"] != PASS]
+        failing = [c["label"] for c in report.checks if c["status"] not in {PASS, NA}]
         return GateResult(key, label, False, figure, "Not passed: " + "; ".join(failing) + ".")
     return GateResult(key, label, True, figure, "The latest readiness report is ready.")
 

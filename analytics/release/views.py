@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.decorators import account_required
 from analytics.release.models import ReadinessReport
 from analytics.release.readiness import (
+    NA,
     PASS,
     readiness_as_json,
     readiness_as_markdown,
@@ -52,6 +53,8 @@ def readiness_page(request: HttpRequest) -> HttpResponse:
     context = {
         "report": report,
         "passed": sum(c["status"] == PASS for c in report.checks) if report else 0,
+        "applicable": sum(c["status"] != NA for c in report.checks) if report else 0,
+        "not_applicable": sum(c["status"] == NA for c in report.checks) if report else 0,
         "earlier": reports[1:],
     }
     return render(request, "analytics/readiness.html", context)

@@ -16,9 +16,11 @@ from accounts.models import Membership
 from analytics.release.models import ReadinessReport
 from analytics.release.readiness import (
     FAIL,
+    NA,
     PASS,
     WARN,
     CheckResult,
+    check_emails,
     readiness_report_create,
     readiness_score,
     readiness_status,
@@ -93,14 +95,15 @@ def test_a_report_runs_every_check_with_evidence(account, agents, admin, tmp_pat
     assert checks["handoff_rate"]["status"] == WARN  # no multi-agent traffic in the window
     assert checks["critical_alerts"]["status"] == PASS
     assert checks["queue_depth"]["status"] == PASS and "waiting in" in checks["queue_depth"]["evidence"]
-    assert checks["deploy_settings"] == checks["deploy_settings"] | {"status": WARN}
-    assert "DEBUG is on" in checks["deploy_settings"]["evidence"]
+    # A development server: check --deploy does not apply, says so, and is left out of the total.
+    assert checks["deploy_settings"]["status"] == NA
+    assert checks["deploy_settings"]["evidence"].startswith("Not applicable: DEBUG is on")
     assert checks["emails"]["status"] == FAIL  # ada has no email address
     assert (
         checks["benchmarks"]["status"] == FAIL and "No benchmark figures" in checks["benchmarks"]["evidence"]
     )
     passed = sum(c["status"] == PASS for c in report.checks)
-    assert report.score == passed * 100 // 12
+    assert report.score == passed * 100 // 11
     assert report.status == ("NOT_READY" if report.score < 70 else "PARTIALLY_READY")
 
 
@@ -117,6 +120,38 @@ def test_recorded_bench_figures_pass_or_warn_on_a_missed_goal(account, agents, t
         report = readiness_report_create(account=account, actor=None, source="command")
     benchmarks = {c["key"]: c for c in report.checks}["benchmarks"]
     assert benchmarks["status"] == WARN and "rolled back within 15 min" in benchmarks["evidence"]
+
+
+def test_a_not_applicable_check_counts_neither_way():
+    with_na = [*_results(9, 1), CheckResult("deploy_settings", "d", NA, "DEBUG is on")]
+    assert readiness_score(with_na) == 90  # 9 of the 10 applicable checks
+    assert readiness_status(score=90, results=with_na) == "PRODUCTION_READY"
+    # Counted as a warning instead, the same checks are only partially ready (9 of 11 = 81).
+    as_warning = [*_results(9, 2)]
+    assert readiness_score(as_warning) == 81
+    assert readiness_status(score=81, results=as_warning) == "PARTIALLY_READY"
+    assert readiness_score([CheckResult("x", "x", NA, "")]) == 0  # nothing applicable is not ready
+
+
+def test_mail_written_to_files_is_delivered_on_a_development_server_only(account, agents, admin, tmp_path):
+    type(admin).objects.filter(pk=admin.pk).update(email="ada@example.com")
+    files = {"EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+             "EMAIL_FILE_PATH": str(tmp_path / "mail")}  # fmt: skip
+
+    def emails() -> dict:
+        return check_emails(account).as_dict()
+
+    with override_settings(DEBUG=True, **files):
+        dev = emails()
+    assert dev["status"] == PASS and str(tmp_path / "mail") in dev["evidence"]
+    with override_settings(DEBUG=False, **files):
+        production = emails()
+    assert production["status"] == WARN and "nothing is delivered" in production["evidence"]
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the mail directory should be")
+    with override_settings(DEBUG=True, EMAIL_BACKEND=files["EMAIL_BACKEND"], EMAIL_FILE_PATH=str(blocked)):
+        unwritable = emails()
+    assert unwritable["status"] == FAIL and "Cannot write mail" in unwritable["evidence"]
 
 
 def test_with_debug_off_check_deploy_decides(account, agents):
@@ -232,7 +267,8 @@ def test_the_api_runs_and_reads_the_report(client, account, agents, admin, membe
     response = call(admin, "post")
     assert response.status_code == 200
     body = response.json()
-    assert body["total"] == 12 and body["status"] in ReadinessReport.Status.values
+    assert (body["total"], body["not_applicable"]) == (12, 0)
+    assert body["status"] in ReadinessReport.Status.values
     assert call(admin).json()["id"] == body["id"]
     assert call(member).status_code == 403
     assert call(outsider).status_code == 404
