@@ -10,11 +10,14 @@ production (``analytics.release.guardrails``), and the run ends at the first rol
 
 Goal lines (issue 16): a 3x error-rate regression at 10% canary and 1,000 conversations per hour is
 rolled back within 15 simulated minutes in >= 95% of 200 seeded runs; A/A false rollbacks <= 5%.
+How soon a regression can be told from chance depends on how many errors there are to count, so the
+bench sweeps the legacy (baseline) error rate (``--baseline-errors``, 2.1% the demo's, then 5%, 10%,
+20%), prints one row of figures per rate, the goal lines per rate, and from which rate both hold.
 
 Usage::
 
     .venv/bin/python bench/guarded_rollout.py [--volume 1000] [--canary 0.10] [--regression 3]
-        [--baseline-error 0.021] [--runs 200] [--deadline-minutes 15] [--horizon-minutes 120]
+        [--baseline-errors 0.021,0.05,0.10,0.20] [--runs 200] [--deadline-minutes 15] [--horizon-minutes 120]
         [--aa-hours 24] [--seed 1]
 
 Figures are printed and written to ``var/bench/guarded_rollout.json`` (the readiness report's
@@ -123,26 +126,23 @@ def _share(hits: int, total: int) -> str:
     return f"{hits}/{total} ({100 * hits / total:.1f}%)"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--volume", type=float, default=1000, help="conversations per hour, both arms")
-    parser.add_argument("--canary", type=float, default=0.10, help="share served by the multi-agent arm")
-    parser.add_argument("--regression", type=float, default=3.0, help="multi-agent error rate / baseline")
-    parser.add_argument("--baseline-error", type=float, default=0.021, help="legacy error rate")
-    parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--deadline-minutes", type=int, default=15)
-    parser.add_argument("--horizon-minutes", type=int, default=120, help="how long a regression run lasts")
-    parser.add_argument("--aa-hours", type=float, default=24, help="how long an A/A run lasts")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--output", default=str(BASE_DIR / "var" / "bench" / "guarded_rollout.json"))
-    args = parser.parse_args()
+@dataclass(frozen=True)
+class Scenario:
+    baseline_error: float
+    in_time: int  # regression runs rolled back within the deadline
+    caught: list[int]  # minute of rollback of each regression run rolled back within the horizon
+    false_rollbacks: int  # A/A runs rolled back
+    example: str
+    aa_example: str
 
+
+def scenario(args: argparse.Namespace, baseline_error: float) -> Scenario:
+    """200 (``--runs``) seeded regression runs and as many A/A runs at one legacy error rate."""
     baseline = Rates(
-        error=args.baseline_error, rated=0.3, thumbs_down=0.1, escalation=0.05,
+        error=baseline_error, rated=0.3, thumbs_down=0.1, escalation=0.05,
         latency_median_ms=1500, latency_sigma=0.5,
     )  # fmt: skip
-    regressed = Rates(**{**baseline.__dict__, "error": min(1.0, args.baseline_error * args.regression)})
-    started = time.monotonic()
+    regressed = Rates(**{**baseline.__dict__, "error": min(1.0, baseline_error * args.regression)})
     detections: list[int | None] = []
     example = ""
     for run in range(args.runs):
@@ -160,36 +160,89 @@ def main() -> int:
         )  # fmt: skip
         false_rollbacks += minute is not None
         aa_example = aa_example or reason
+    caught = sorted(m for m in detections if m is not None)
+    in_time = sum(1 for m in caught if m <= args.deadline_minutes)
+    return Scenario(baseline_error, in_time, caught, false_rollbacks, example, aa_example)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--volume", type=float, default=1000, help="conversations per hour, both arms")
+    parser.add_argument("--canary", type=float, default=0.10, help="share served by the multi-agent arm")
+    parser.add_argument("--regression", type=float, default=3.0, help="multi-agent error rate / baseline")
+    parser.add_argument(
+        "--baseline-errors", default="0.021,0.05,0.10,0.20",
+        help="legacy error rates to sweep, comma-separated (the first is the demo's, 2.1%%)",
+    )  # fmt: skip
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--deadline-minutes", type=int, default=15)
+    parser.add_argument("--horizon-minutes", type=int, default=120, help="how long a regression run lasts")
+    parser.add_argument("--aa-hours", type=float, default=24, help="how long an A/A run lasts")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--output", default=str(BASE_DIR / "var" / "bench" / "guarded_rollout.json"))
+    args = parser.parse_args()
+    baselines = [float(b) for b in args.baseline_errors.split(",") if b.strip()]
+
+    started = time.monotonic()
+    scenarios = [scenario(args, b) for b in baselines]
     elapsed = time.monotonic() - started
 
-    caught = [m for m in detections if m is not None]
-    in_time = sum(1 for m in caught if m <= args.deadline_minutes)
     multi_per_deadline = args.volume * args.canary * args.deadline_minutes / 60
-    print(f"guarded rollout: {args.runs} seeded runs per scenario, {elapsed:.1f} s")
+    print(f"guarded rollout: {args.runs} seeded runs per scenario and baseline, {elapsed:.1f} s")
     print(
         f"traffic: {args.volume:.0f} conversations/hour, canary {args.canary:.0%} "
         f"(~{multi_per_deadline:.0f} multi-agent conversations in {args.deadline_minutes} min), "
-        f"legacy error rate {args.baseline_error:.1%}, regression x{args.regression:g}"
+        f"regression x{args.regression:g} of the legacy error rate; A/A runs last {args.aa_hours:g} h"
     )
-    print(f"regression: rolled back within {args.deadline_minutes} min in {_share(in_time, args.runs)}")
-    print(f"            rolled back within {args.horizon_minutes} min in {_share(len(caught), args.runs)}")
-    if caught:
-        ordered = sorted(caught)
-        print(
-            f"            minutes to rollback: p50 {statistics.median(ordered):.0f}, "
-            f"p95 {ordered[int(0.95 * (len(ordered) - 1))]}, max {ordered[-1]}"
+    # The guard tests a metric only once each arm has GuardConfig.min_trials conversations.
+    min_trials = GuardConfig().min_trials
+    earliest = math.ceil(60 * min_trials / (args.volume * args.canary))
+    print(
+        f"the guard tests a metric from {min_trials} conversations per arm: at this traffic the "
+        f"canary arm reaches that after ~{earliest} min (expected), the earliest possible rollback"
+    )
+    within = f"rolled back <= {args.deadline_minutes} min"
+    print(
+        f"{'legacy error':>12}  {'canary error':>12}  {within:>22}  {f'<= {args.horizon_minutes} min':>16}"
+        f"  {'min p50/p95':>11}  {'A/A false rollbacks':>19}"
+    )
+    for sc in scenarios:
+        caught = sc.caught  # sorted; p95 by nearest rank
+        minutes = (
+            f"{statistics.median(caught):.0f}/{caught[math.ceil(0.95 * len(caught)) - 1]}" if caught else "-"
         )
-        print(f"            e.g. automatic rollback: {example}")
-    print(f"A/A ({args.aa_hours:g} h each): false rollbacks in {_share(false_rollbacks, args.runs)}")
-    if aa_example:
-        print(f"            e.g. {aa_example}")
-    goals = {
-        f"regression rolled back within {args.deadline_minutes} min in >= 95% of runs": in_time
-        >= 0.95 * args.runs,
-        "A/A false rollbacks <= 5%": false_rollbacks <= 0.05 * args.runs,
-    }
-    for goal, met in goals.items():
-        print(f"goal: {goal}: {'MET' if met else 'MISSED'}")
+        print(
+            f"{sc.baseline_error:>12.1%}  {min(1.0, sc.baseline_error * args.regression):>12.1%}  "
+            f"{_share(sc.in_time, args.runs):>22}  {_share(len(caught), args.runs):>16}  {minutes:>11}  "
+            f"{_share(sc.false_rollbacks, args.runs):>19}"
+        )
+    for sc in scenarios:
+        if sc.example or sc.aa_example:
+            print(
+                f"e.g. at {sc.baseline_error:.1%}: rollback '{sc.example or '-'}'; "
+                f"A/A '{sc.aa_example or '-'}'"
+            )
+
+    goals: dict[str, bool] = {}
+    for sc in scenarios:
+        at = f"at legacy error rate {sc.baseline_error:.1%}"
+        goals[f"{at}: regression rolled back within {args.deadline_minutes} min in >= 95% of runs"] = (
+            sc.in_time >= 0.95 * args.runs
+        )
+        goals[f"{at}: A/A false rollbacks <= 5%"] = sc.false_rollbacks <= 0.05 * args.runs
+    met_from = next(
+        (
+            sc.baseline_error
+            for i, sc in enumerate(scenarios)
+            if all(o.in_time >= 0.95 * args.runs and o.false_rollbacks <= 0.05 * args.runs
+                   for o in scenarios[i:])
+        ),
+        None,
+    )  # fmt: skip
+    print(
+        "both goals hold from legacy error rate "
+        + (f"{met_from:.1%} up (of the rates swept)" if met_from is not None else "- (at none swept)")
+    )
 
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -197,15 +250,24 @@ def main() -> int:
         "bench": "guarded_rollout",
         "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "arguments": vars(args),
-        "regression_rolled_back_in_time": in_time,
-        "regression_rolled_back_within_horizon": len(caught),
-        "minutes_to_rollback_p50": statistics.median(caught) if caught else None,
-        "aa_false_rollbacks": false_rollbacks,
         "runs": args.runs,
+        "sweep": [
+            {
+                "baseline_error": sc.baseline_error,
+                "regression_rolled_back_in_time": sc.in_time,
+                "regression_rolled_back_within_horizon": len(sc.caught),
+                "minutes_to_rollback_p50": statistics.median(sc.caught) if sc.caught else None,
+                "aa_false_rollbacks": sc.false_rollbacks,
+            }
+            for sc in scenarios
+        ],
+        "goals_met_from_baseline_error": met_from,
         "goals": [{"goal": goal, "met": met} for goal, met in goals.items()],
     }
     output.write_text(json.dumps(figures, indent=2, default=str))
     print(f"figures written to {output}")
+    for goal, met in goals.items():
+        print(f"goal: {goal}: {'MET' if met else 'MISSED'}")
     return 0
 
 
