@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import account_required
 from accounts.ratelimit import RateLimited, chat_send_throttle, rate_limited_response
+from conversations.models import Message
 from conversations.selectors import (
     approval_for_user,
     conversation_get,
@@ -164,6 +165,7 @@ def message_create(request: HttpRequest, pk: int) -> HttpResponse:
         return _composer_error(request, error, status=400)
     if not request.headers.get("HX-Request"):
         return redirect("conversations:conversation", pk=conversation.pk)
+    question.queued = reply.status == Message.Status.QUEUED  # known here: the template asks no query
     return render(
         request, "conversations/_message_pair.html", {"question": question, "reply": reply}, status=201
     )
