@@ -2,12 +2,15 @@
 
 Two back ends, chosen per database:
 
-- **pgvector** (PostgreSQL with the ``vector`` extension: migration 0006 made the table): an
-  HNSW index over ``KnowledgeChunkVector.embedding``, queried through pgvector's Django
-  integration with the account and collection filter in the same SQL statement. HNSW filters
-  after the index scan, so ``hnsw.ef_search`` is raised in proportion to how small a share of
-  the table the account's collections are; a scope small enough to scan (``EXACT_BELOW``
-  chunks) is searched exactly through the (account, collection) index instead.
+- **pgvector** (PostgreSQL with the ``vector`` extension: migrations 0006 and 0007 made the
+  table): ``KnowledgeChunkVector`` is partitioned by a hash of the account (16 partitions), each
+  with its own HNSW index, and queried through pgvector's Django integration with the account and
+  collection filter in the same SQL statement, so the query reads only the asker's partition.
+  pgvector 0.6 filters after the index scan, so ``hnsw.ef_search`` is raised (``SET LOCAL``, for
+  this query only) in proportion to how small a share of that partition the scope is; if the
+  filter still leaves fewer than ``k`` rows of a larger scope, the query is run again exactly. A
+  scope small enough to scan (``EXACT_BELOW`` chunks) is searched exactly through the
+  (account, collection) index instead. Measured in ``bench/retrieval.py``.
 - **embedded** (SQLite, or PostgreSQL without the extension): exact search in-process over the
   account's stored vectors, read once per process and kept until a chunk of the scope is added
   or removed. Measured in ``bench/retrieval.py``; exact, so its recall is 1.
@@ -128,7 +131,8 @@ def _matrix(account_id: int, collection_ids: list[int]) -> _Matrix:
 
 
 def _scope_size(account_id: int, collection_ids: list[int]) -> tuple[int, int]:
-    """(chunks in the scope, chunks in the table), counted at most once a minute per process."""
+    """(chunks in the scope, chunks in the account's partition: what its HNSW graph holds),
+    counted at most once a minute per process."""
     key = (account_id, tuple(sorted(collection_ids)))
     now = time.monotonic()
     cached = _scope_sizes.get(key)
@@ -137,19 +141,27 @@ def _scope_size(account_id: int, collection_ids: list[int]) -> tuple[int, int]:
     scope = KnowledgeChunkVector.objects.filter(
         account_id=account_id, collection_id__in=collection_ids
     ).count()
+    table = KnowledgeChunkVector._meta.db_table
     with connections["default"].cursor() as cursor:
-        # The planner's estimate: exact enough for a ratio, and free.
+        # The partition the account's rows live in, and the planner's row estimate for it.
         cursor.execute(
-            "SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [KnowledgeChunkVector._meta.db_table]
+            "SELECT c.oid::regclass::text, c.reltuples::bigint FROM pg_class c"  # noqa: S608 - model's table
+            f" WHERE c.oid = (SELECT tableoid FROM {table} WHERE account_id = %s LIMIT 1)",
+            [account_id],
         )
         row = cursor.fetchone()
-    total = max(int(row[0]) if row else 0, scope, 1)
+        total = int(row[1]) if row else 0
+        if row and total < scope:  # not analyzed since it grew: count it
+            cursor.execute(f"SELECT count(*) FROM {row[0]}")  # noqa: S608 - a name from pg_class
+            total = int(cursor.fetchone()[0])
+    total = max(total, scope, 1)
     _scope_sizes[key] = (now, scope, total)
     return scope, total
 
 
 def ef_search_for(*, k: int, scope: int, total: int) -> int:
-    """Enough index candidates that about ``k`` of them are in the scope after the filter."""
+    """Enough index candidates that about ``2 k`` of them are in the scope after the filter (within
+    the account's partition, whose graph the query searches)."""
     share = max(scope / total, 1e-6)
     return int(min(EF_SEARCH_MAX, max(EF_SEARCH_MIN, math.ceil(2 * k / share))))
 
@@ -161,11 +173,19 @@ def _pgvector_nearest(account_id: int, collection_ids: list[int], query: np.ndar
     exact = exact or scope <= EXACT_BELOW
     rows = KnowledgeChunkVector.objects.filter(account_id=account_id, collection_id__in=collection_ids)
     ranked = rows.annotate(distance=CosineDistance("embedding", query.tolist())).order_by("distance")
+    found = _ranked(ranked, k, ef_search=None if exact else ef_search_for(k=k, scope=scope, total=total))
+    if not exact and len(found) < min(k, scope):
+        # The filter left too few of the index's candidates (a scope much smaller than its
+        # partition): the exact scan of the scope is the answer.
+        found = _ranked(ranked, k, ef_search=None)
+    return [(chunk_id, 1.0 - float(distance)) for chunk_id, distance in found]
+
+
+def _ranked(ranked, k: int, *, ef_search: int | None) -> list[tuple[int, float]]:
     with transaction.atomic(), connections["default"].cursor() as cursor:
-        if exact:
+        if ef_search is None:
             # Scan the scope through the (account, collection) index and sort: no ANN at all.
             cursor.execute("SET LOCAL enable_indexscan = off")
         else:
-            cursor.execute(f"SET LOCAL hnsw.ef_search = {ef_search_for(k=k, scope=scope, total=total)}")
-        found = list(ranked.values_list("chunk_id", "distance")[:k])
-    return [(chunk_id, 1.0 - float(distance)) for chunk_id, distance in found]
+            cursor.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
+        return list(ranked.values_list("chunk_id", "distance")[:k])

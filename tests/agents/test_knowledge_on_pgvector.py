@@ -3,6 +3,8 @@ deleted with their chunks. These need PostgreSQL with the ``vector`` extension; 
 them against a private PostgreSQL 16 + pgvector (pgserver) from test_knowledge_pgvector_runs.py.
 """
 
+import re
+
 import numpy as np
 import pytest
 from django.db import connection
@@ -88,3 +90,31 @@ def test_hnsw_and_exact_search_agree_on_a_small_collection(ingest, account, monk
     approximate = store.nearest(account_id=account.pk, collection_ids=[collection.pk], query=query, k=5)
     assert [c for c, _ in approximate] == [c for c, _ in exact]
     assert np.allclose([s for _, s in approximate], [s for _, s in exact], atol=1e-4)
+
+
+def test_a_query_reads_only_its_accounts_partition_and_that_partitions_hnsw_index(ingest, make_account):
+    accounts = [make_account(slug) for slug in FACTS]
+    collections = {}
+    for account, slug in zip(accounts, FACTS, strict=True):
+        collections[account.pk] = collection_create(account_id=account.pk, name="Vault")
+        ingest(collections[account.pk], f"{slug}.md", FACTS[slug])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_inherits WHERE inhparent = 'agents_knowledgechunkvector'::regclass"
+        )
+        assert cursor.fetchone()[0] == 16
+        cursor.execute(
+            "SELECT count(*) FROM pg_indexes WHERE tablename LIKE 'agents_knowledgechunkvector_p%%'"
+            " AND indexdef LIKE '%%USING hnsw (embedding vector_cosine_ops)%%'"
+        )
+        assert cursor.fetchone()[0] == 16  # every partition has its own graph
+    from pgvector.django import CosineDistance
+
+    query = embed(["vault code"])[0].tolist()
+    for account in accounts:
+        rows = KnowledgeChunkVector.objects.filter(
+            account_id=account.pk, collection_id__in=[collections[account.pk].pk]
+        )
+        plan = rows.annotate(distance=CosineDistance("embedding", query)).order_by("distance")[:5].explain()
+        # Pruned to the account's partition: its graph is the only one the query can search.
+        assert len(set(re.findall(r"agents_knowledgechunkvector_p\d+", plan))) == 1, plan
