@@ -44,7 +44,9 @@ def ingest_document(document_id: int) -> None:
 @shared_task(name="agents.check_mcp_servers", ignore_result=True, acks_late=True)
 def check_mcp_servers() -> None:
     """Beat: each enabled MCP server's health, which decides whether its tools are offered
-    (turns read the stored result, never the server)."""
-    from agents.mcp.services import mcp_servers_check_health
+    (turns read the stored result, never the server); and the record of calls cut off by a
+    worker that stopped is closed."""
+    from agents.mcp.services import mcp_calls_close_interrupted, mcp_servers_check_health
 
     mcp_servers_check_health()
+    mcp_calls_close_interrupted()

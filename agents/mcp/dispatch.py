@@ -96,7 +96,8 @@ def mcp_tool_call(ctx: ToolContext, **arguments: Any) -> dict[str, Any]:
         defaults={
             "server": server, "tool": mcp_tool, "account_id": ctx.account_id, "agent_id": ctx.agent_id,
             "conversation_id": ctx.conversation_id, "outcome": McpCall.Outcome.RUNNING,
-            "result": None, "error": "", "finished_at": None,
+            "result": None, "error": "", "finished_at": None, "duration_ms": None,
+            "started_at": timezone.now(),  # a call asked again starts again
         },
     )  # fmt: skip
     started = time.monotonic()

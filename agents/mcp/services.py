@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -12,12 +13,15 @@ from django.utils import timezone
 
 from accounts.models import Account
 from agents.mcp import client, crypto
-from agents.mcp.models import McpServer, McpTool
+from agents.mcp.models import McpCall, McpServer, McpTool
 from agents.models import Tool
 
 logger = logging.getLogger(__name__)
 
 MCP_HANDLER = "mcp"
+# A call still ``running`` this long after its server's timeout has no caller any more (the
+# client gives up at the timeout): its worker died during it.
+INTERRUPTED_GRACE_SECONDS = 60
 # Fields an account admin (or staff, for global servers) may set through the API and page.
 EDITABLE_FIELDS = (
     "slug", "name", "transport", "url", "stateful", "timeout_seconds", "max_calls_per_minute",
@@ -173,3 +177,23 @@ def mcp_servers_check_health() -> dict[int, bool]:
         server.pk: mcp_server_check_health(server=server)
         for server in McpServer.objects.filter(enabled=True).order_by("pk")
     }
+
+
+def mcp_calls_close_interrupted(*, now: datetime | None = None) -> int:
+    """Record the calls whose worker died mid-call (still ``running`` well past their server's
+    timeout) as interrupted, so they count among the calls and errors instead of staying
+    "running" for ever. What the turn does about such a call (ask a read-only tool again, hold
+    any other for its owner) is the turn's decision; this only closes the record."""
+    now = now or timezone.now()
+    running = McpCall.objects.filter(outcome=McpCall.Outcome.RUNNING)
+    closed = 0
+    for server_id, timeout in running.values_list("server_id", "server__timeout_seconds").distinct():
+        cutoff = now - timedelta(seconds=timeout + INTERRUPTED_GRACE_SECONDS)
+        closed += running.filter(server_id=server_id, started_at__lt=cutoff).update(
+            outcome=McpCall.Outcome.INTERRUPTED,
+            error="The worker stopped during the call; its answer was never received.",
+            finished_at=now,
+        )
+    if closed:
+        logger.warning("%d MCP call(s) were cut off by a worker that stopped", closed)
+    return closed

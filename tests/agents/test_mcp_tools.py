@@ -3,12 +3,16 @@ same guard rails as the built-in tools: discovery, the allowlist, the approval g
 idempotency key, tool errors, a server that is down, and the credential kept secret."""
 
 import logging
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from agents.mcp.models import McpCall, McpServer, McpTool
+from agents.mcp.selectors import mcp_server_figures
 from agents.mcp.services import (
     McpServerUnavailable,
+    mcp_calls_close_interrupted,
     mcp_server_create,
     mcp_server_discover,
     mcp_servers_check_health,
@@ -296,3 +300,27 @@ def test_a_call_whose_worker_died_is_never_sent_twice(account, member, registere
     assert reply.status == "complete" and reply.content == "done"
     assert ToolCall.objects.get().result == {"result": "refunded 7.00 on C-3"}
     assert len(mcp.calls_of("refund_order")) == 1
+
+
+def test_a_call_cut_off_by_a_dead_worker_is_closed_as_interrupted_and_counted(account, registered, mcp):
+    """A worker killed mid-call leaves its record ``running``; once well past the server's
+    timeout, beat's sweep records it as interrupted (a call, and an error, in the figures). A
+    call asked again under its key starts afresh and is not swept by its first start."""
+    status = _tool(registered, "order_status")
+    record = McpCall.objects.create(
+        server=registered, tool=McpTool.objects.get(tool=status), account=account, idempotency_key="k-cut"
+    )
+    assert mcp_calls_close_interrupted() == 0  # still within the timeout: it may be running
+    later = timezone.now() + timedelta(seconds=registered.timeout_seconds + 61)
+    assert mcp_calls_close_interrupted(now=later) == 1
+    record.refresh_from_db()
+    assert record.outcome == "interrupted" and "worker stopped" in record.error
+    figures = mcp_server_figures(server=registered, account_id=account.pk)[None]
+    assert (figures.calls, figures.errors) == (1, 1)
+
+    McpCall.objects.filter(pk=record.pk).update(started_at=timezone.now() - timedelta(hours=1))
+    ctx = ToolContext(account_id=account.pk, conversation_id=None, user_id=None, idempotency_key="k-cut")
+    assert toolbox.run_tool(status, {"order": "A-1"}, ctx)[0]  # asked again: reaches the server
+    record.refresh_from_db()
+    assert record.outcome == "ok" and record.started_at > timezone.now() - timedelta(minutes=1)
+    assert len(mcp.calls_of("order_status")) == 1
