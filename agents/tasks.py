@@ -7,6 +7,7 @@ from celery.signals import worker_ready
 from django.db import OperationalError
 
 from agents.llm.gateway import uses_offline_model
+from agents.llm.warm import offline_model_loaded_record
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +22,7 @@ def _warm_up() -> None:
     try:
         if uses_offline_model():
             warm_up()
+            offline_model_loaded_record(seconds=round(time.monotonic() - started, 1))
         warm_up_routers()
         logger.info("models warmed up in %.1f s", time.monotonic() - started)
     finally:

@@ -28,6 +28,8 @@ from kombu.exceptions import ChannelError
 
 from accounts.models import Account
 from agents.llm.gateway import ChatStream, default_model
+from agents.llm.providers import OFFLINE_PROVIDER
+from agents.llm.warm import offline_model_loaded
 from agents.models import AgentInstance
 from analytics.evaluation.selectors import evaluation_latest
 from analytics.gates import handoff_counts
@@ -111,7 +113,8 @@ def check_agent_configs(account: Account) -> CheckResult:
 
 
 def check_models_reachable(account: Account) -> CheckResult:
-    """A real call through the gateway (litellm) with a tiny prompt, once per distinct model."""
+    """A real call through the gateway (litellm) with a tiny prompt, once per distinct model; for the
+    offline model, which runs on the workers, the workers' report that they loaded it."""
     key, label = "models_reachable", "Every active agent's model answers"
     models: dict[str, list[str]] = {}
     for agent in _active_agents(account):
@@ -120,6 +123,19 @@ def check_models_reachable(account: Account) -> CheckResult:
         return CheckResult(key, label, FAIL, "No active agent, so no model to call.")
     evidence, failed, fell_back = [], 0, 0
     for model, slugs in sorted(models.items()):
+        if model.split("/", 1)[0] == OFFLINE_PROVIDER:
+            # The offline model runs on the workers: their report that they loaded it is the evidence
+            # (loading it here, in the web process, would hold the page for tens of seconds).
+            loaded = offline_model_loaded()
+            if loaded is None:
+                failed += 1
+                evidence.append(f"{model} ({', '.join(slugs)}): no worker has reported loading it")
+            else:
+                at, worker, seconds = loaded
+                evidence.append(
+                    f"{model}: loaded by the worker on {worker} at {at:%Y-%m-%d %H:%M} UTC in {seconds:g} s"
+                )
+            continue
         stream = ChatStream(
             messages=[{"role": "user", "content": PROBE_PROMPT}],
             account_id=account.pk,

@@ -154,6 +154,26 @@ def test_mail_written_to_files_is_delivered_on_a_development_server_only(account
     assert unwritable["status"] == FAIL and "Cannot write mail" in unwritable["evidence"]
 
 
+def test_the_offline_model_check_reads_what_the_workers_report(account):
+    from django.core.cache import cache
+
+    from agents.llm.warm import OFFLINE_LOADED_KEY, offline_model_loaded_record
+    from analytics.release.readiness import check_models_reachable
+
+    _agent(account, "helper", "offline/knowledge-base")
+    cache.delete(OFFLINE_LOADED_KEY)
+    missing = check_models_reachable(account)
+    assert missing.status == FAIL and "no worker has reported loading it" in missing.evidence
+    offline_model_loaded_record(seconds=12.5, worker="worker-host")
+    try:
+        loaded = check_models_reachable(account)
+    finally:
+        cache.delete(OFFLINE_LOADED_KEY)
+    assert loaded.status == PASS
+    assert "offline/knowledge-base: loaded by the worker on worker-host at " in loaded.evidence
+    assert "in 12.5 s" in loaded.evidence
+
+
 def test_with_debug_off_check_deploy_decides(account, agents):
     with override_settings(DEBUG=False):
         report = readiness_report_create(account=account, actor=None, source="command")
