@@ -39,9 +39,14 @@ run: seed
 	@echo ">> starting web (daphne), worker (celery) and Redis"
 	DJANGO_DEBUG=1 $(BIN)/python -m config.stack
 
+# Two pytest-xdist workers, a test file each at a time: most of the suite's time is spent waiting
+# on real processes (daphne, Celery, Chromium), so two files overlap well on two cores.
+# `make test TEST_WORKERS=0` runs everything in one process.
+TEST_WORKERS ?= 2
+
 test: install-dev
 	@echo ">> running tests"
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The fault suite alone (tests/faults/: kill -9 of workers and web processes, Redis and database
 # outages, scale-out); `make test` runs it too, so CI does.

@@ -29,12 +29,23 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # or PostgreSQL refuses to drop the test database at the end.
 os.environ.setdefault("DB_CONN_MAX_AGE", "0")
 # Separate queue and prefixes, so a `make run` on the same Redis never sees test traffic.
+# Two test runs in one checkout (say, two terminals) must not share a SQLite file either.
 _run_id = f"test{os.getpid()}"
-os.environ.setdefault("CELERY_QUEUE", _run_id)
-os.environ.setdefault("CHANNELS_PREFIX", _run_id)
-os.environ.setdefault("CACHE_PREFIX", _run_id)
-# Two test runs in one checkout (say, two terminals) must not share a SQLite file.
-os.environ.setdefault("SQLITE_TEST_DB", str(BASE_DIR / "var" / f"{_run_id}-db.sqlite3"))
+_run_defaults = {
+    "CELERY_QUEUE": "{run}",
+    "CHANNELS_PREFIX": "{run}",
+    "CACHE_PREFIX": "{run}",
+    "SQLITE_TEST_DB": str(BASE_DIR / "var" / "{run}-db.sqlite3"),
+}
+# `make test` runs the suite in two pytest-xdist workers, which inherit the environment of the
+# process that started them: a value that is that process's default is replaced by this
+# worker's own, or both workers' stacks would take each other's tasks from one queue.
+_parent_run_id = os.environ.get("TEST_RUN_ID")
+for _name, _template in _run_defaults.items():
+    _current = os.environ.get(_name)
+    if _current is None or (_parent_run_id and _current == _template.format(run=_parent_run_id)):
+        os.environ[_name] = _template.format(run=_run_id)
+os.environ["TEST_RUN_ID"] = _run_id
 
 _embedded = None
 if not os.environ.get("REDIS_URL"):
