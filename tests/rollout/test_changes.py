@@ -282,9 +282,10 @@ def test_gates_measure_each_arm_and_pass_on_healthy_data(flag, account, member):
     assert all(r["passed"] for r in change.gate_results)  # other apps may register more gates
     assert change.gate_results[0]["figure"] == "0.0% (0/4) vs 25.0% (1/4)"
     assert not change.gates_overridden
-    # A multi-agent arm that fails more often than legacy, and too many hand-offs, block the next step.
+    # A multi-agent arm that fails significantly more often than legacy (4/4 vs 1/4: p = 0.014),
+    # and too many hand-offs, block the next step.
+    Message.objects.filter(conversation__arm="multi_agent", role="assistant").update(status="failed")
     for conversation in Conversation.objects.filter(arm="multi_agent")[:2]:
-        Message.objects.filter(conversation=conversation, role="assistant").update(status="failed")
         reply = conversation.messages.get(role="assistant")
         turn = Turn.objects.create(reply=reply, conversation=conversation)
         Handoff.objects.create(conversation=conversation, turn=turn, reason="x", via="tool")
