@@ -55,6 +55,7 @@ class TrafficProfile:
     handoff_share: float = 0.15  # multi-agent conversations with a hand-off after the first turn
     handoffs_mean: float = 1.5  # hand-offs per such conversation
     seed: int = 7
+    multi_error_factor: float = 1.0  # the multi-agent arm's error rates times this (a seeded regression)
 
 
 @dataclass
@@ -351,7 +352,8 @@ def _write_chunk(account, profile, rng, now, size, users, traits, by_pk, default
                      "detail": "hand-off loop stopped", "created_at": at + timedelta(seconds=1)}
                 )  # fmt: skip
             latency = int(rng.lognormvariate(math.log(current.latency_median_ms), 0.45)) + 300 * moves
-            failed = rng.random() < current.error_rate
+            error_rate = current.error_rate * (1.0 if legacy else profile.multi_error_factor)
+            failed = rng.random() < error_rate
             status = Message.Status.FAILED if failed else Message.Status.COMPLETE
             if not failed and rng.random() < 0.004:
                 status = Message.Status.CANCELLED
