@@ -36,13 +36,17 @@ def check_redis() -> Check:
 
 
 def check_worker() -> Check:
+    """A worker counts only if it consumes this app's queue: a worker of another app, or of
+    another test run, on the same Redis answers a plain ping too but would never run our tasks."""
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
     try:
-        replies = current_app.control.ping(timeout=1.0)
+        consuming = current_app.control.inspect(timeout=1.0).active_queues() or {}
     except Exception as exc:
         return Check("worker", False, str(exc)[:200])
-    if not replies:
-        return Check("worker", False, "no Celery worker answered a ping within 1 s")
-    return Check("worker", True, f"{len(replies)} worker(s) answered")
+    ours = [name for name, queues in consuming.items() if any(q.get("name") == queue for q in queues or [])]
+    if not ours:
+        return Check("worker", False, f"no Celery worker on queue {queue!r} answered within 1 s")
+    return Check("worker", True, f"{len(ours)} worker(s) answered")
 
 
 def check_model() -> Check:

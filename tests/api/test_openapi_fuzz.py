@@ -13,7 +13,7 @@ import schemathesis
 from django.core import signals
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import status_code_conformance
 
@@ -55,17 +55,27 @@ def no_waiting_for_replies(monkeypatch):
     )
 
 
-@schema.parametrize()
-@settings(
-    max_examples=EXAMPLES_PER_OPERATION,
-    deadline=None,
-    derandomize=True,  # the same inputs on every run: a failure here is reproducible
-    suppress_health_check=list(HealthCheck),
-)
-def test_no_input_gives_a_server_error_or_an_undocumented_status(case, seeded_token, account):
-    if case.path_parameters and "account" in case.path_parameters:
-        case.path_parameters["account"] = account.slug
-    case.call_and_validate(
-        headers={"Authorization": f"Bearer {seeded_token}"},
-        checks=[not_a_server_error, status_code_conformance],
+# One test per operation, named by it ("GET /api/..."): schemathesis's own parametrize gives every
+# operation the same test id, and pytest-xdist (which `make test` uses) runs one test per id, so
+# only one operation of 65 would have been fuzzed.
+OPERATIONS = {result.ok().label: result.ok() for result in schema.get_all_operations()}
+
+
+@pytest.mark.parametrize("label", sorted(OPERATIONS))
+def test_no_input_gives_a_server_error_or_an_undocumented_status(label, seeded_token, account):
+    @given(case=OPERATIONS[label].as_strategy())
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        deadline=None,
+        derandomize=True,  # the same inputs on every run: a failure here is reproducible
+        suppress_health_check=list(HealthCheck),
     )
+    def fuzz(case) -> None:
+        if case.path_parameters and "account" in case.path_parameters:
+            case.path_parameters["account"] = account.slug
+        case.call_and_validate(
+            headers={"Authorization": f"Bearer {seeded_token}"},
+            checks=[not_a_server_error, status_code_conformance],
+        )
+
+    fuzz()

@@ -25,6 +25,28 @@ def test_without_a_worker_healthz_is_503_and_names_the_worker(client):
     )
 
 
+@pytest.mark.stack
+def test_only_a_worker_consuming_the_apps_queue_counts(client, settings):
+    """Another app's worker (or another test run's) on the same Redis answers a ping too, but it
+    would never run this app's tasks: /healthz must still say the worker is down."""
+    from tests.support.stack import Stack
+
+    elsewhere = Stack(CELERY_QUEUE="another-app")
+    ours = Stack(CELERY_QUEUE=settings.CELERY_TASK_DEFAULT_QUEUE)
+    try:
+        elsewhere.start_worker(concurrency=1)
+        worker = details(client).json()["checks"]["worker"]
+        assert not worker["ok"]
+        assert settings.CELERY_TASK_DEFAULT_QUEUE in worker["detail"]
+
+        ours.start_worker(concurrency=1)
+        worker = details(client).json()["checks"]["worker"]
+        assert (worker["ok"], worker["detail"]) == (True, "1 worker(s) answered")
+    finally:
+        elsewhere.stop()
+        ours.stop()
+
+
 def test_an_unreachable_redis_is_named(client, settings, tmp_path):
     settings.REDIS_URL = f"unix://{tmp_path}/nothing.sock"
     body = details(client).json()
