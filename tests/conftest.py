@@ -185,3 +185,13 @@ def live_calls(monkeypatch) -> list[tuple]:
 
     monkeypatch.setattr("agents.tools.builtin.httpx.request", fake_request)
     return calls
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    """Every test needs an id of its own: pytest-xdist (make test) schedules by id, so tests that
+    share one would run once between them and the rest silently never."""
+    from collections import Counter
+
+    shared = sorted(nodeid for nodeid, count in Counter(item.nodeid for item in items).items() if count > 1)
+    if shared:
+        raise pytest.UsageError("tests share an id, so only one of each would run: " + ", ".join(shared))
