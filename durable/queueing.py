@@ -16,6 +16,9 @@ from celery import Task
 
 logger = logging.getLogger(__name__)
 
+# What queueing a task raises while the broker (Redis) is unreachable.
+BROKER_UNAVAILABLE = (kombu.exceptions.OperationalError, redis.RedisError)
+
 
 class RecoveredTask(Task):
     """The base of tasks that start durable work. Queueing one while the broker is unreachable
@@ -26,7 +29,7 @@ class RecoveredTask(Task):
     def apply_async(self, args=None, kwargs=None, **options):
         try:
             return super().apply_async(args, kwargs, **options)
-        except (kombu.exceptions.OperationalError, redis.RedisError) as error:
+        except BROKER_UNAVAILABLE as error:
             logger.warning("%s%s not queued (broker unavailable; the recovery scan re-sends it): %s",
                            self.name, tuple(args or ()), error)  # fmt: skip
             return None

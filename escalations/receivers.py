@@ -10,22 +10,18 @@ from __future__ import annotations
 
 import logging
 
-import kombu.exceptions
-import redis
-
+from durable.queueing import BROKER_UNAVAILABLE
 from escalations.tasks import inspect_feedback, inspect_reply
 from escalations.triggers import feedback_inspect, reply_inspect
 
 logger = logging.getLogger(__name__)
-
-BROKER_DOWN = (kombu.exceptions.OperationalError, redis.RedisError)
 
 
 def on_reply_finished(sender, *, message_id: int, **kwargs) -> None:
     """Does the finished reply need escalating?"""
     try:
         inspect_reply.delay(message_id)
-    except BROKER_DOWN as error:
+    except BROKER_UNAVAILABLE as error:
         logger.warning("inspecting reply %s here: the broker is unavailable (%s)", message_id, error)
         reply_inspect(reply_id=message_id)
 
@@ -34,6 +30,6 @@ def on_feedback_given(sender, *, message_id: int, **kwargs) -> None:
     """A thumbs-down asks the ladder to look at the reply."""
     try:
         inspect_feedback.delay(message_id)
-    except BROKER_DOWN as error:
+    except BROKER_UNAVAILABLE as error:
         logger.warning("inspecting feedback on %s here: the broker is unavailable (%s)", message_id, error)
         feedback_inspect(message_id=message_id)
